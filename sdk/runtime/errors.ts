@@ -13,7 +13,8 @@ export class UnserializableValueError extends Error {
     readonly what: string,
     readonly path: readonly (string | number)[],
   ) {
-    super(`${what} at ${path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('')} cannot be serialized`);
+    const where = path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
+    super(`${what}${where === '' ? '' : ` at ${where}`} cannot be serialized`);
   }
 }
 

@@ -1,0 +1,56 @@
+/** A strict flag parser: an unknown or malformed flag is an error that says what was expected. */
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface FlagSpec {
+  /** 'string' takes a value, 'boolean' does not. */
+  [flag: string]: 'string' | 'boolean';
+}
+
+export interface Parsed {
+  positionals: string[];
+  flags: Record<string, string | boolean | undefined>;
+}
+
+export function parseArgs(argv: readonly string[], spec: FlagSpec, usage: string): Parsed {
+  const positionals: string[] = [];
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    const kind = spec[name];
+    if (kind === undefined) {
+      const known = Object.keys(spec).map((f) => `--${f}`).join(', ') || 'none';
+      throw new UsageError(`unknown flag --${name} (known flags: ${known})\nusage: ${usage}`);
+    }
+    if (kind === 'boolean') {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value\nusage: ${usage}`);
+      flags[name] = true;
+    } else {
+      const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined || (eq === -1 && value.startsWith('--'))) {
+        throw new UsageError(`--${name} needs a value\nusage: ${usage}`);
+      }
+      flags[name] = value;
+    }
+  }
+  return { positionals, flags };
+}
+
+/** Reads a flag as a positive integer, or throws a UsageError naming the flag. */
+export function positiveInt(flags: Parsed['flags'], name: string, usage: string): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1) {
+    throw new UsageError(`--${name} must be a positive integer, got '${String(v)}'\nusage: ${usage}`);
+  }
+  return n;
+}

@@ -1,0 +1,211 @@
+/**
+ * Runs one virtual thread in a worker thread of this process, and, when asked, migrates it at
+ * every Nth checkpoint: the snapshot bytes are the only thing that crosses from the old worker to a
+ * fresh one, exactly as between two peers. This is `ppp2p run`, the users' "is my code
+ * migration-safe?" check, and the building block of the peer's executors.
+ *
+ * {@link SlotWorker} is one long-lived slot that runs threads one after another (the peer's executors
+ * keep their slots warm); {@link runInSlot} is a slot used for one thread and then ended.
+ */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { resolve } from 'node:path';
+import type { CheckpointPolicy, SnapshotInfo } from './thread-context.ts';
+import type { FromWorker, StartThread, ToWorker } from './worker-messages.ts';
+
+const bootUrl = new URL('./thread-worker-boot.js', import.meta.url);
+
+/** An error thrown by thread code, carried across the worker boundary with its mapped stack. */
+export class ThreadError extends Error {
+  override name = 'ThreadError';
+  constructor(
+    readonly remoteName: string,
+    message: string,
+    readonly remoteStack: string,
+  ) {
+    super(message);
+    this.stack = remoteStack || `${remoteName}: ${message}`;
+  }
+}
+
+export interface SlotEvents {
+  onSnapshot(bytes: Uint8Array, info: SnapshotInfo): 'continue' | 'stop';
+  onProgress?(value: unknown, seq: number): void;
+}
+
+/** How one thread run in a slot ended: its result, or the snapshot it stopped at. */
+export type SlotOutcome = { result: unknown } | { stopped: Uint8Array };
+
+interface SlotRun {
+  events: SlotEvents;
+  resolve(outcome: SlotOutcome): void;
+  reject(err: Error): void;
+}
+
+/**
+ * A long-lived executor slot: one worker thread that runs virtual threads one after another.
+ * Starting a worker thread (and its TypeScript loader) costs far more than a trivial thread, so a
+ * peer keeps its slots warm and reuses them. A thread that stops at a snapshot, is cancelled, or
+ * takes its worker down (out of memory, `process.exit`) kills the worker: `alive` turns false and
+ * the owner of the slot starts a new one.
+ *
+ * Invariant: at most one run at a time, because the runtime's current thread is per realm.
+ */
+export class SlotWorker {
+  readonly #worker: Worker;
+  #run: SlotRun | undefined;
+  #alive = true;
+  #exitError: Error | undefined;
+  /** Resolves when the worker has loaded the runtime and can start a thread at once. */
+  readonly ready: Promise<void>;
+  /** Called once when the worker is gone, whether terminated or crashed. */
+  onExit: (() => void) | undefined;
+
+  constructor(resourceLimits?: ResourceLimits) {
+    this.#worker = new Worker(bootUrl, { resourceLimits, stdout: false, stderr: false });
+    // An idle slot must not keep its process alive; a slot running a thread must (see run()).
+    this.#worker.unref();
+    let markReady!: () => void;
+    this.ready = new Promise<void>((r) => (markReady = r));
+    this.#worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') {
+        markReady();
+        return;
+      }
+      const run = this.#run;
+      if (run === undefined) return;
+      switch (m.type) {
+        case 'snapshot':
+          if (run.events.onSnapshot(m.bytes, m.info) === 'stop') {
+            // The thread lives on only in these bytes; its worker must not run on past them.
+            this.#settle((r) => r.resolve({ stopped: m.bytes }));
+            void this.terminate();
+          } else {
+            this.#worker.postMessage({ type: 'continue', number: m.info.number } satisfies ToWorker);
+          }
+          break;
+        case 'progress':
+          run.events.onProgress?.(m.value, m.seq);
+          break;
+        case 'result':
+          this.#settle((r) => r.resolve({ result: m.value }));
+          break;
+        case 'error':
+          this.#settle((r) => r.reject(new ThreadError(m.name, m.message, m.stack)));
+          break;
+      }
+    });
+    this.#worker.on('error', (err) => {
+      this.#exitError = err;
+      this.#settle((r) => r.reject(err));
+    });
+    this.#worker.on('exit', (code) => {
+      this.#alive = false;
+      markReady();
+      this.#settle((r) =>
+        r.reject(this.#exitError ?? new Error(`The thread's worker exited with code ${code} before the thread finished.`)),
+      );
+      this.onExit?.();
+    });
+  }
+
+  /** False once the worker has exited; a dead slot cannot run anything. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  get busy(): boolean {
+    return this.#run !== undefined;
+  }
+
+  /** Runs one thread; the slot must be alive and idle. */
+  run(job: Omit<StartThread, 'type'>, events: SlotEvents): Promise<SlotOutcome> {
+    if (!this.#alive) return Promise.reject(new Error('Cannot run a thread: this slot\'s worker has exited.'));
+    if (this.#run !== undefined) return Promise.reject(new Error('Cannot run a thread: this slot is busy.'));
+    return new Promise<SlotOutcome>((resolve, reject) => {
+      this.#run = { events, resolve, reject };
+      this.#worker.ref();
+      // Posted before 'ready' is fine: the worker's port queues it until its listener is attached.
+      this.#worker.postMessage({ type: 'start', ...job } satisfies StartThread);
+    });
+  }
+
+  /** Stops the worker (and the thread on it, whose run then rejects). */
+  async terminate(): Promise<void> {
+    this.#settle((r) => r.reject(new Error('The thread was stopped: its slot was terminated.')));
+    await this.#worker.terminate();
+  }
+
+  #settle(fn: (run: SlotRun) => void): void {
+    const run = this.#run;
+    if (run === undefined) return;
+    this.#run = undefined;
+    if (this.#alive) this.#worker.unref();
+    fn(run);
+  }
+}
+
+/**
+ * Runs one virtual thread in a fresh worker thread that ends with it. Resolves with the thread's
+ * result, rejects with a ThreadError, or resolves `{ stopped }` when `onSnapshot` asked to stop
+ * (the thread then lives on only in that snapshot).
+ */
+export function runInSlot(
+  job: Omit<StartThread, 'type'>,
+  events: SlotEvents,
+  resourceLimits?: ResourceLimits,
+): { done: Promise<SlotOutcome>; terminate(): Promise<void> } {
+  const slot = new SlotWorker(resourceLimits);
+  const done = slot.run(job, events);
+  const end = (): void => void slot.terminate();
+  done.then(end, end);
+  return { done, terminate: () => slot.terminate() };
+}
+
+export interface LocalRunOptions {
+  args?: unknown[];
+  /** Serialize the whole state at every Nth checkpoint and resume it from the bytes in a fresh worker. */
+  migrateEvery?: number;
+  policy?: CheckpointPolicy;
+  onProgress?(value: unknown): void;
+  onMigrate?(info: SnapshotInfo): void;
+}
+
+export interface LocalRunResult {
+  result: unknown;
+  snapshots: number;
+  migrations: number;
+}
+
+/** Runs `exportName` of the built module at `modulePath` as a single virtual thread. */
+export async function runThreadLocally(modulePath: string, exportName: string, opts: LocalRunOptions = {}): Promise<LocalRunResult> {
+  const migrateEvery = opts.migrateEvery;
+  if (migrateEvery !== undefined && !(Number.isInteger(migrateEvery) && migrateEvery >= 1)) {
+    throw new RangeError(`migrateEvery must be a positive integer, got ${String(migrateEvery)}`);
+  }
+  const policy: CheckpointPolicy = migrateEvery !== undefined ? { everyN: migrateEvery } : (opts.policy ?? {});
+  let snapshots = 0;
+  let migrations = 0;
+  let job: Omit<StartThread, 'type'> = {
+    module: resolve(modulePath),
+    exportName,
+    args: opts.args ?? [],
+    threadId: 0,
+    threadCount: 1,
+    policy,
+  };
+  for (;;) {
+    const slot = runInSlot(job, {
+      onSnapshot(_bytes, info) {
+        snapshots++;
+        if (migrateEvery === undefined) return 'continue';
+        opts.onMigrate?.(info);
+        return 'stop';
+      },
+      onProgress: (v) => opts.onProgress?.(v),
+    });
+    const outcome = await slot.done;
+    if ('result' in outcome) return { result: outcome.result, snapshots, migrations };
+    migrations++;
+    job = { ...job, snapshot: outcome.stopped };
+  }
+}

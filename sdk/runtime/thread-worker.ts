@@ -1,0 +1,83 @@
+/**
+ * The inside of one executor slot: a worker thread that runs virtual threads one at a time, each
+ * from its arguments or from a snapshot, and reports snapshots, progress, the result or the error
+ * to its parent. `ppp2p run` and the peer's executors both drive it (see frame-runner.ts); a peer
+ * keeps the worker and sends it the next thread when one ends.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { ThreadContext, detachThread, type Snapshot, type ThreadHost } from './thread-context.ts';
+import { decodeSnapshot } from './snapshot-codec.ts';
+import type { ToWorker, FromWorker, StartThread } from './worker-messages.ts';
+
+const port = parentPort!;
+const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
+
+/** Loaded thread modules by path: a reused slot skips the module loader for the next thread. */
+const modules = new Map<string, Record<string, unknown>>();
+
+/** Resolved by the parent's `resume` answer after it has stored a snapshot. */
+const waiting = new Map<number, () => void>();
+
+async function start(job: StartThread): Promise<void> {
+  waiting.clear();
+  let mod = modules.get(job.module);
+  if (mod === undefined) {
+    mod = (await import(pathToFileURL(job.module).href)) as Record<string, unknown>;
+    modules.set(job.module, mod);
+  }
+  const entry = mod[job.exportName];
+  if (typeof entry !== 'function') {
+    throw new Error(`${job.module} has no exported function '${job.exportName}'.`);
+  }
+  // Code of a finished thread can still hold a callback that reports progress; once the thread has
+  // ended, nothing it does may reach the parent as an effect of the slot's next thread.
+  let open = true;
+  const host: ThreadHost = {
+    checkpoint(bytes, info) {
+      // The codec returns bytes that own their buffer, so it can move instead of being copied.
+      const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+      post({ type: 'snapshot', bytes: owned, info }, [owned.buffer as ArrayBuffer]);
+      // A parent that migrates the thread terminates this worker instead of answering.
+      return new Promise<void>((resolve) => waiting.set(info.number, resolve));
+    },
+    progress(value, seq) {
+      if (open) post({ type: 'progress', value, seq });
+    },
+  };
+  let result: unknown;
+  try {
+    result = await runThread(job, entry, host);
+  } finally {
+    open = false;
+    detachThread();
+  }
+  post({ type: 'result', value: result });
+}
+
+async function runThread(job: StartThread, entry: unknown, host: ThreadHost): Promise<unknown> {
+  let result: unknown;
+  if (job.snapshot !== undefined) {
+    const snap = decodeSnapshot(job.snapshot) as Snapshot;
+    const ctx = new ThreadContext(snap.thread, host, job.policy);
+    result = await ctx.resume(snap.frames);
+  } else {
+    const ctx = new ThreadContext(ThreadContext.initialState(job.threadId, job.threadCount, job.seed), host, job.policy);
+    result = await ctx.run(entry as (...a: unknown[]) => Promise<unknown>, job.args);
+  }
+  return result;
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'start') {
+    start(m).catch((err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      post({ type: 'error', name: e.name, message: e.message, stack: e.stack ?? '' });
+    });
+  } else if (m.type === 'continue') {
+    waiting.get(m.number)?.();
+    waiting.delete(m.number);
+  }
+});
+post({ type: 'ready' });
+void workerData;
