@@ -10,9 +10,35 @@
  *   return sum;
  * }
  * ```
+ *
+ * Application (imports the *built* module, so that spawn can ship its code):
+ * ```ts
+ * import { VirtualComputer } from 'ppp2p';
+ * import { count } from './built/count.js';
+ * const vc = await VirtualComputer.create({ workers: 4 });   // an embedded local swarm
+ * const t = vc.spawn(count, 1_000_000);
+ * t.on('progress', (p) => console.log(p));
+ * console.log(await t.result);
+ * await vc.close();
+ * ```
  * @packageDocumentation
  */
 export { checkpoint, thread, globals } from './thread-api.ts';
+export {
+  VirtualComputer,
+  EnrolmentError,
+  VirtualComputerClosedError,
+  type VirtualComputerOptions,
+  type EnrolledWorker,
+} from './virtual-computer.ts';
+export {
+  VirtualThread,
+  ThreadError,
+  ThreadCancelledError,
+  ThreadLostError,
+  type VirtualThreadState,
+  type VirtualThreadEvents,
+} from './virtual-thread.ts';
 export {
   CheckpointError,
   UnserializableValueError,

@@ -20,6 +20,7 @@ export {
   type SnapshotInfo,
   type GlobalsOp,
 } from './thread-context.ts';
+export { registerExport, lookupExport, type ExportLocation } from './exports-registry.ts';
 export { encodeSnapshot, decodeSnapshot, registerClass, SNAPSHOT_FORMAT_VERSION } from './snapshot-codec.ts';
 export {
   CheckpointError,
