@@ -2,6 +2,7 @@
 import { UsageError } from './args.ts';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  build: { summary: 'transform checkpointable code: ppp2p build <dir> --out <dir>', load: () => import('./commands/build.ts') },
   run: {
     summary: 'run one thread locally: ppp2p run <built.js> <export> [--args JSON] [--migrate-every N]',
     load: () => import('./commands/run.ts'),

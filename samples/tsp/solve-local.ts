@@ -14,9 +14,8 @@
 import { parseArgs } from 'node:util';
 import { loadTsplib } from './tsplib.ts';
 import { island } from './island.ts';
+import { KNOWN_OPTIMA } from './optima.ts';
 
-/** Optimal tour lengths from TSPLIB's solutions file. */
-export const KNOWN_OPTIMA: Readonly<Record<string, number>> = { eil51: 426, berlin52: 7542, kroA100: 21282 };
 
 function usage(message: string): never {
   process.stderr.write(

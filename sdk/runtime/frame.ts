@@ -28,7 +28,7 @@
  *     if ($pc === 2) { $pc = 0; }
  *     else if ($t.due()) { $f.pc = 2; $f.seed = seed; $f.gens = gens; $f.g = g; $f.best = best; await $t.snapshot($d); }
  *     // site 1: `best = await evolve(best)` where evolve is checkpointable
- *     if ($pc === 1) { $pc = 0; best = await $t.resumeCall(); }
+ *     if ($pc === 1) { $pc = 0; $t.depth = $d + 1; best = await $t.resumeCall(); }
  *     else { $t.depth = $d + 1; $f.pc = 1; ...spill...; best = await evolve(best); }
  *   }
  *   return best;
@@ -38,7 +38,8 @@
  *
  * Invariants:
  * - `$t.stack[d]` is the frame of the function running at call depth `d`; a function learns its
- *   depth from `$t.depth` on entry, and every call site sets `$t.depth = $d + 1` before calling, so
+ *   depth from `$t.depth` on entry, and every call site sets `$t.depth = $d + 1` before calling
+ *   (the resume branch too: a resumed callee must not register its frame at its caller's depth), so
  *   an exception that skipped a callee's exit can never leave the depth wrong at the next site.
  * - At a call site the caller spills its live locals *before* the call: while it is suspended in
  *   `await callee()` its locals cannot change, so a snapshot taken anywhere below sees them.

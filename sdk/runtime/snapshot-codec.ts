@@ -76,6 +76,7 @@ const BOXED = 12; //       primitive: new Number(1), new String('a'), Object(1n)
 const VIEW = 13; //        segment, byte offset in segment, length, view kind
 const ARRAY_BUFFER = 14; // segment, byte offset in segment (0), byte length
 const OUTLINED = 15; //    slot in `outlined`
+const CLASS_REF = 16; //   class index: a registered class itself (a constructor held as a value)
 
 /** A rewritten value: msgpackr writes it as extension {@link EXT} and reads it back as a Tag. */
 interface Tag {
@@ -312,8 +313,12 @@ class SnapshotWriter {
         return v === 0 && 1 / v < 0 ? NEG_ZERO_TAG : v;
       case 'string':
         return isWellFormed(v) ? v : string16(v);
-      case 'function':
+      case 'function': {
+        // A registered class held as a value (`kind: typeof Shape`) is code, not state: it travels by id.
+        const entry = classesByProto.get((v as { prototype?: object }).prototype ?? Object.prototype);
+        if (entry !== undefined && entry.ctor === v) return new Tag([CLASS_REF, this.#classRef(entry)]);
         throw this.#fail(describeFunction(v as (...args: unknown[]) => unknown), depth);
+      }
       case 'symbol':
         throw this.#fail(describeSymbol(v), depth);
       default: // boolean, undefined, bigint: msgpack carries them as they are
@@ -798,6 +803,8 @@ class SnapshotReader {
         }
         case NEG_ZERO:
           return -0;
+        case CLASS_REF:
+          return this.#class(items[1]).ctor;
         case STRING16:
           return readString16(items[1]);
         case OUTLINED: {

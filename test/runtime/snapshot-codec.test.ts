@@ -501,7 +501,7 @@ describe('snapshot codec: values that cannot be serialized', () => {
   it.each([
     ['an anonymous function', [(() => () => 1)()]],
     ["an async function 'load'", [async function load(): Promise<void> {}]],
-    ["a class 'Point'", [Point]],
+    ["a class 'Unlisted'", [class Unlisted {}]],
     ['a Promise', [new Promise(() => {})]],
     ['a Promise', [Promise.resolve(1)]],
     ['a Symbol(tag)', [Symbol('tag')]],
@@ -694,5 +694,19 @@ describe('registerClass', () => {
     registerClass(Version2, 'test#Reloaded');
     expect(decodeSnapshot(bytes)).toBeInstanceOf(Version2);
     expect(decodeSnapshot(encodeSnapshot(new Version1()))).toBeInstanceOf(Version2);
+  });
+});
+
+describe('registered classes held as values', () => {
+  it('travel by id and come back as the same constructor', () => {
+    const back = decodeSnapshot(encodeSnapshot({ kind: Point, kinds: [Point, Counted, Point] })) as { kind: unknown; kinds: unknown[] };
+    expect(back.kind).toBe(Point);
+    expect(back.kinds).toEqual([Point, Counted, Point]);
+  });
+
+  it('still refuses an unregistered class or a plain function', () => {
+    class Unregistered {}
+    expect(() => encodeSnapshot({ kind: Unregistered })).toThrow(UnserializableValueError);
+    expect(() => encodeSnapshot({ f: () => 1 })).toThrow(UnserializableValueError);
   });
 });

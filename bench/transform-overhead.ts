@@ -1,0 +1,124 @@
+/**
+ * What `ppp2p build` costs hot code: a compute loop (nested loops over a Float64Array, one
+ * `await checkpoint()` per outer iteration) run natively (the .ts source, where checkpoint() is a
+ * no-op) and transformed (the built module), both as a virtual thread under a ThreadContext whose
+ * host accepts snapshots (default policy: at most one snapshot per second, really encoded). Rounds
+ * alternate so that both see the same machine state; medians are compared.
+ *
+ *   npx tsx bench/transform-overhead.ts [--rounds 7] [--outer 2000] [--inner 50000]
+ *
+ * Prints JSON: { native_ms, transformed_ms, ratio, ... }. Goal: ratio <= 1.05.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { buildProject, formatDiagnostic } from '../preprocessor/index.ts';
+import { ThreadContext, detachThread, type ThreadHost } from '../sdk/runtime/index.ts';
+
+const KERNEL = `import { checkpoint } from 'ppp2p';
+
+/** Relaxes a vector for \`outer\` rounds; a checkpoint opportunity after each round. */
+export async function relax(outer: number, inner: number): Promise<number> {
+  const a = new Float64Array(inner);
+  for (let j = 0; j < inner; j++) a[j] = j / inner;
+  let sum = 0;
+  for (let i = 0; i < outer; i++) {
+    for (let j = 1; j < inner - 1; j++) {
+      const v = (a[j - 1]! + a[j]! * 2 + a[j + 1]!) * 0.25 + i * 1e-9;
+      a[j] = v;
+      sum += v;
+    }
+    await checkpoint();
+  }
+  return sum;
+}
+`;
+
+type Kernel = (outer: number, inner: number) => Promise<number>;
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    outer: { type: 'string', default: '2000' },
+    inner: { type: 'string', default: '50000' },
+  },
+});
+const rounds = Number(values.rounds);
+const outer = Number(values.outer);
+const inner = Number(values.inner);
+
+const base = resolve(import.meta.dirname, '.out/transform-overhead');
+const srcDir = join(base, 'src');
+const outDir = join(base, 'out');
+rmSync(base, { recursive: true, force: true });
+mkdirSync(srcDir, { recursive: true });
+writeFileSync(join(srcDir, 'kernel.ts'), KERNEL);
+const build = buildProject({ rootDir: srcDir, outDir });
+if (build.diagnostics.length > 0) {
+  for (const d of build.diagnostics) console.error(formatDiagnostic(d));
+  process.exit(1);
+}
+const native = ((await import(pathToFileURL(join(srcDir, 'kernel.ts')).href)) as { relax: Kernel }).relax;
+const transformed = ((await import(pathToFileURL(join(outDir, 'kernel.js')).href)) as { relax: Kernel }).relax;
+
+let snapshots = 0;
+let snapshotBytes = 0;
+const host: ThreadHost = {
+  checkpoint(bytes) {
+    snapshots++;
+    snapshotBytes = bytes.byteLength;
+    return Promise.resolve();
+  },
+  progress() {},
+};
+
+async function time(fn: Kernel): Promise<{ ms: number; result: number }> {
+  const ctx = new ThreadContext(ThreadContext.initialState(0, 1), host);
+  const started = performance.now();
+  const result = await ctx.run(fn, [outer, inner]);
+  const ms = performance.now() - started;
+  detachThread();
+  return { ms, result };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+// Warm both up (JIT) before measuring.
+await time(native);
+await time(transformed);
+const nativeMs: number[] = [];
+const transformedMs: number[] = [];
+let same = true;
+for (let r = 0; r < rounds; r++) {
+  const first = r % 2 === 0 ? native : transformed;
+  const second = first === native ? transformed : native;
+  const a = await time(first);
+  const b = await time(second);
+  (first === native ? nativeMs : transformedMs).push(a.ms);
+  (second === native ? nativeMs : transformedMs).push(b.ms);
+  same &&= a.result === b.result;
+}
+const nativeMedian = median(nativeMs);
+const transformedMedian = median(transformedMs);
+console.log(
+  JSON.stringify(
+    {
+      bench: 'transform-overhead',
+      outer,
+      inner,
+      rounds,
+      native_ms: Math.round(nativeMedian * 10) / 10,
+      transformed_ms: Math.round(transformedMedian * 10) / 10,
+      ratio: Math.round((transformedMedian / nativeMedian) * 1000) / 1000,
+      same_result: same,
+      snapshots_taken: snapshots,
+      snapshot_bytes: snapshotBytes,
+    },
+    null,
+    2,
+  ),
+);
