@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/.out/**', 'test/corpus/**', 'test/reject/**', 'test/fixtures/**', 'bench/results/**'] },
+  { ignores: ['.tmp-snap/**', 'node_modules/**', '**/.out/**', 'test/corpus/**', 'test/reject/**', 'test/fixtures/**', 'bench/results/**'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

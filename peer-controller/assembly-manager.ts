@@ -10,7 +10,7 @@
  *    asks for the bytes only if it does not hold them ({@link AssemblyStore.put});
  * 2. a worker that is asked to run a thread of an assembly it lacks fetches it from the deployer's
  *    controller on first use ({@link AssemblyStore.install}), checks the hash, and
- * 3. installs it as `<dataDir>/assemblies/<hash>.mjs`, with the bare `ppp2p` and `ppp2p/runtime`
+ * 3. installs it as `<dataDir>/assemblies/<hash>.mjs`, with the bare `ppp2p`, `ppp2p/thread` and `ppp2p/runtime`
  *    specifiers rewritten to absolute URLs of *this* peer's SDK files. The runtime must be one
  *    instance per worker thread: thread-worker.ts and the thread code import the same files.
  *
@@ -22,10 +22,11 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** The SDK files that thread code's `ppp2p` and `ppp2p/runtime` imports resolve to on this peer. */
+/** The SDK files that thread code's `ppp2p`, `ppp2p/runtime` and `ppp2p/thread` imports resolve to on this peer. */
 const sdkEntries: Record<string, string> = {
   ppp2p: new URL('../sdk/index.ts', import.meta.url).href,
   'ppp2p/runtime': new URL('../sdk/runtime/index.ts', import.meta.url).href,
+  'ppp2p/thread': new URL('../sdk/thread-api.ts', import.meta.url).href,
 };
 
 /** Largest assembly accepted from the wire, in bytes. @internal */
@@ -81,7 +82,7 @@ async function runBundler(moduleUrl: string): Promise<Assembly> {
     platform: 'node',
     target: 'node20',
     // The SDK stays external: each peer binds these to its own SDK files (see the module doc).
-    external: ['ppp2p', 'ppp2p/runtime'],
+    external: Object.keys(sdkEntries),
     sourcemap: 'external',
     sourcesContent: false,
     logLevel: 'silent',
@@ -198,12 +199,12 @@ function verify(hash: string, code: Uint8Array): void {
 }
 
 /**
- * Rewrites `from "ppp2p"`, `from "ppp2p/runtime"`, `import "…"` and `import("…")` to this peer's
+ * Rewrites `from "ppp2p"`, `from "ppp2p/runtime"`, `from "ppp2p/thread"`, `import "…"` and `import("…")` to this peer's
  * SDK file URLs. esbuild prints every external import in one of these forms with double quotes.
  */
 export function bindSdkImports(code: string): string {
   return code.replace(
-    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s*)(["'])(ppp2p(?:\/runtime)?)\2/g,
+    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s*)(["'])(ppp2p(?:\/runtime|\/thread)?)\2/g,
     (_m, lead: string, quote: string, spec: string) => `${lead}${quote}${sdkEntries[spec]!}${quote}`,
   );
 }

@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     pc.log.error(`unhandled rejection (the peer keeps running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });
   let stopping = false;
-  const stop = (why: string, orphaned: boolean): void => {
+  const stop = (why: string, orphaned: boolean, migrate = false): void => {
     if (stopping) return;
     stopping = true;
     pc.log.info(`stopping: ${why}`);
@@ -152,11 +152,17 @@ async function main(): Promise<void> {
       if (orphaned) for (const path of config.orphanCleanup ?? []) rmSync(path, { recursive: true, force: true });
     };
     // Never linger: a peer whose parent is gone must be gone too, even if a clean stop hangs.
-    setTimeout(() => {
-      cleanup();
-      process.exit(0);
-    }, 2000).unref();
+    const stopped = (): void => {
+      setTimeout(() => {
+        cleanup();
+        process.exit(0);
+      }, 2000).unref();
+    };
+    if (!migrate) stopped();
     void (async () => {
+      // SIGTERM: a graceful leave, threads migrate first (bounded by the worker's leave timeout).
+      if (migrate) await layer.leave().catch(() => {});
+      if (migrate) stopped();
       await layer.close().catch(() => {});
       await pc.stop().catch(() => {});
       cleanup();
@@ -167,7 +173,7 @@ async function main(): Promise<void> {
     if (line.trim() === 'stop') stop('asked to by the parent process', false);
   });
   lines.on('close', () => stop('the parent process is gone (stdin closed)', true));
-  process.on('SIGTERM', () => stop('SIGTERM', false));
+  process.on('SIGTERM', () => stop('SIGTERM: migrating this peer\'s threads, then leaving', false, true));
   process.on('SIGINT', () => stop('SIGINT', false));
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: pc.url, peerId: pc.id })}\n`);
 }

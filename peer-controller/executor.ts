@@ -12,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { SlotWorker, ThreadError, type SlotEvents, type SlotOutcome } from '../sdk/runtime/frame-runner.ts';
-import type { StartThread } from '../sdk/runtime/worker-messages.ts';
+import type { HostNotice, StartThread } from '../sdk/runtime/worker-messages.ts';
 
 export interface ExecutorOptions {
   /** Worker threads, i.e. virtual threads that run at once. @default os.availableParallelism() */
@@ -29,6 +29,12 @@ export interface ExecHandle {
   readonly done: Promise<SlotOutcome>;
   /** Drops a queued thread, or kills the slot running it; `done` rejects with a CancelledError. */
   cancel(): void;
+  /** Tells the running thread something (message acks, outbox trims); dropped while it is queued or after it ended. */
+  notify?(notice: HostNotice): void;
+  /** Asks the running thread for a snapshot at its next checkpoint opportunity (nothing while it is queued). */
+  requestSnapshot?(): void;
+  /** Whether the thread has a slot (false while it waits in the queue). */
+  readonly started?: boolean;
 }
 
 /** A thread was cancelled before it finished. */
@@ -106,6 +112,13 @@ export class Executors {
     return {
       done,
       cancel: () => this.#cancel(pending),
+      notify: (notice) => pending.slot?.worker.notify(pending.events, notice),
+      requestSnapshot: () => {
+        if (pending.slot?.current === pending) pending.slot.worker.requestSnapshot();
+      },
+      get started() {
+        return pending.slot !== undefined;
+      },
     };
   }
 

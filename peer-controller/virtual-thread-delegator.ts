@@ -9,6 +9,9 @@
  * virtual computers share a worker, so this is an estimate: a worker that gets a thread with no slot free
  * queues it itself.
  *
+ * A thread that resumes after its host died or left goes first in the queue and, if one of them has a free
+ * slot, to a worker that holds its newest checkpoint (`prefer`): nothing to transfer.
+ *
  * Every placement of a thread gets a new `epoch`; a report carrying an older epoch than the thread's current
  * one, or coming from another peer than its current host, is ignored.
  */
@@ -43,6 +46,14 @@ export interface ThreadRecord {
   progress: number;
   /** Highest progress sequence number forwarded: a restarted thread's repeats are dropped. */
   lastSeq: number;
+  /** Peers that hold the current placement's checkpoints (recovery.ts); empty: it runs unprotected. */
+  holders?: string[];
+  /** Workers to place it on if one has a free slot: they hold its newest checkpoint (nothing to transfer). */
+  prefer?: ReadonlySet<string>;
+  /** Why it left its last host, until it is placed again (the application's 'migrated' event). */
+  moved?: { from: string; reason: string };
+  /** Its moves so far, newest last (`ppp2p status`). */
+  migrations?: { from: string; to: string; reason: string; at: number; fromCheckpoint: boolean }[];
 }
 
 /** What the delegator does to place a thread; implemented by the deployer. */
@@ -109,7 +120,8 @@ export class VirtualThreadDelegator {
   /** Places queued threads while some worker has a free slot. */
   place(): void {
     while (this.#queue.length > 0) {
-      const w = this.#best();
+      const prefer = this.#queue[0]!.prefer;
+      const w = (prefer !== undefined ? this.#best(prefer) : undefined) ?? this.#best();
       if (w === undefined) return;
       const t = this.#queue.shift()!;
       t.state = 'running';
@@ -120,12 +132,13 @@ export class VirtualThreadDelegator {
     }
   }
 
-  #best(): WorkerRecord | undefined {
+  /** The best worker with a free slot (among `only`, if given). */
+  #best(only?: ReadonlySet<string>): WorkerRecord | undefined {
     let best: WorkerRecord | undefined;
     let bestFree = 0;
     for (const w of this.workers.values()) {
       const free = this.available(w);
-      if (free <= 0) continue;
+      if (free <= 0 || (only !== undefined && !only.has(w.id))) continue;
       if (
         best === undefined ||
         w.speed > best.speed ||

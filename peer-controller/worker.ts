@@ -17,6 +17,10 @@ import type { Message, MessageOf, ReplyInput, RequestInput, Role } from './proto
 import { Executors, CancelledError, type ExecHandle } from './executor.ts';
 import { AssemblyStore, isAssemblyHash } from './assembly-manager.ts';
 import { ThreadError } from '../sdk/runtime/frame-runner.ts';
+import { CheckpointSender } from './checkpoint-sender.ts';
+import { formatVersion } from './checkpoint-store.ts';
+import type { LocalThread, MessageManager } from './message-manager.ts';
+import type { HostNotice } from '../sdk/runtime/worker-messages.ts';
 
 /** Who sent a message: a connection, or this peer itself (local path). */
 export interface Sender {
@@ -38,6 +42,8 @@ export class PeerLinks {
   readonly #open = new Map<string, Connection>();
   /** Sends waiting for a connection, per peer: later sends queue behind them to keep the order. */
   readonly #waiting = new Map<string, Message[]>();
+  /** When a connection to a peer last failed: sends right after it are dropped without dialling again. */
+  readonly #failedAt = new Map<string, number>();
 
   constructor(peer: PeerController, local: LocalHandler, log: Logger) {
     this.#peer = peer;
@@ -69,16 +75,25 @@ export class PeerLinks {
         this.#log.debug(`send '${msg.t}' to ${peerId} failed: ${(err as Error).message}; reconnecting`);
       }
     }
+    // A suspected peer that just refused a connection is most likely dead: do not dial it again for every
+    // message sent meanwhile (a peer still believed alive is dialled again: its messages must not be lost).
+    const failedAt = this.#failedAt.get(peerId);
+    if (failedAt !== undefined && Date.now() - failedAt < REDIAL_AFTER_FAILURE_MS && this.#peer.membership.peer(peerId)?.state !== 'alive') {
+      this.#log.debug(`'${msg.t}' to ${peerId} dropped: it could not be reached ${Date.now() - failedAt} ms ago`);
+      return;
+    }
     this.#waiting.set(peerId, [msg]);
     this.connection(peerId).then(
       (c) => {
         const pending = this.#waiting.get(peerId) ?? [];
         this.#waiting.delete(peerId);
+        this.#failedAt.delete(peerId);
         for (const m of pending) c.send(m);
       },
       (err: unknown) => {
         const lost = this.#waiting.get(peerId) ?? [];
         this.#waiting.delete(peerId);
+        this.#failedAt.set(peerId, Date.now());
         this.#log.warn(`cannot reach peer ${peerId}: ${(err as Error).message}; ${lost.length} message(s) dropped`);
       },
     );
@@ -125,6 +140,15 @@ interface Running {
   since: number;
   handle: ExecHandle | undefined;
   cancelled: boolean;
+  /** Replicates the placement's snapshots to its holders (checkpoint-sender.ts). */
+  sender: CheckpointSender | undefined;
+  /** This peer leaves: the thread stops at its next snapshot and is handed back to its deployer. */
+  leaving: boolean;
+  /** Resolves when the placement is over here (finished, failed, stopped or handed back). */
+  ended: Promise<void>;
+  end(): void;
+  /** Its mailbox and channels (message-manager.ts), when this peer does message passing. */
+  messaging?: LocalThread;
 }
 
 /** This worker's membership in one virtual computer. */
@@ -141,8 +165,14 @@ export interface WorkerOptions {
   memoryLimitMb?: number;
 }
 
+/** How long sends to a peer that refused a connection are dropped before it is dialled again. */
+const REDIAL_AFTER_FAILURE_MS = 1000;
 /** How often at most free-slot changes are gossiped (they can change thousands of times a second). */
 const FREE_SLOTS_ADVERTISE_MS = 200;
+/** How long a resuming placement waits for a holder to send its checkpoint. */
+const CHECKPOINT_FETCH_TIMEOUT_MS = 30_000;
+/** How long a leaving peer waits for its threads to reach a checkpoint. */
+const DEFAULT_LEAVE_TIMEOUT_MS = 15_000;
 
 export class Worker {
   readonly executors: Executors;
@@ -153,8 +183,10 @@ export class Worker {
   readonly #enrolments = new Map<string, Enrolment>();
   #advertiseTimer: NodeJS.Timeout | undefined;
   #closing = false;
+  readonly #messages: MessageManager | undefined;
 
-  constructor(peer: PeerController, links: PeerLinks, assemblies: AssemblyStore, opts: WorkerOptions, log: Logger) {
+  constructor(peer: PeerController, links: PeerLinks, assemblies: AssemblyStore, opts: WorkerOptions, log: Logger, messages?: MessageManager) {
+    this.#messages = messages;
     this.#peer = peer;
     this.#links = links;
     this.assemblies = assemblies;
@@ -211,9 +243,20 @@ export class Worker {
       if (old.epoch >= msg.epoch) return; // a duplicate
       this.#stop(old);
     }
-    const r: Running = { thread: msg.thread, epoch: msg.epoch, fn: msg.fn, since: Date.now(), handle: undefined, cancelled: false };
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const sender = new CheckpointSender({ links: this.#links, log: this.#log, vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, holders: msg.holders ?? [] });
+    const r: Running = { thread: msg.thread, epoch: msg.epoch, fn: msg.fn, since: Date.now(), handle: undefined, cancelled: false, sender, leaving: false, ended, end };
+    // The mailbox exists from now on: messages for the thread are held while its code loads.
+    const notify = (n: HostNotice): void => r.handle?.notify?.(n);
+    r.messaging = this.#messages?.threadStarted({ vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, mailboxSize: msg.mailboxSize, notify });
     e.threads.set(msg.thread, r);
-    void this.#run(e, r, msg);
+    if (this.#closing) return this.#handBack(e, r, 'the peer is leaving');
+    void this.#run(e, r, msg).finally(() => {
+      r.messaging?.end('finished');
+      r.sender?.close();
+      r.end();
+    });
   }
 
   onExecCancel(msg: MessageOf<'exec-cancel'>, from: Sender): ReplyInput {
@@ -252,6 +295,9 @@ export class Worker {
     const owner = e.owner;
     const base = { vc: e.vc, thread: r.thread, epoch: r.epoch };
     const current = (): boolean => !r.cancelled && e.threads.get(r.thread) === r && this.#enrolments.get(e.vc) === e;
+    // The checkpoint travels while the assembly loads: both are on the failover's critical path.
+    const fetching = msg.resume === undefined ? undefined : this.#fetchCheckpoint(e.vc, msg);
+    fetching?.catch(() => {});
     let module: string;
     try {
       if (!isAssemblyHash(msg.assembly)) throw new Error(`'${msg.assembly}' is not an assembly hash`);
@@ -274,11 +320,30 @@ export class Worker {
       return;
     }
     if (!current()) return;
+    let snapshot: Uint8Array | undefined;
+    if (fetching !== undefined) {
+      try {
+        snapshot = await fetching;
+      } catch (err) {
+        if (!current()) return;
+        e.threads.delete(r.thread);
+        // Not the thread's failure: its deployer resumes it from older state instead.
+        this.#links.send(owner, { t: 'exec-error', ...base, name: 'CheckpointUnavailableError', message: (err as Error).message, stack: '', others: this.#others(e.vc) });
+        return;
+      }
+      if (!current()) return;
+    }
+    const policy = msg.checkpointIntervalMs === undefined ? undefined : { minIntervalMs: msg.checkpointIntervalMs };
     r.handle = this.executors.submit(
-      { module, exportName: msg.fn, args: msg.args, threadId: msg.thread, threadCount: msg.count },
+      { module, exportName: msg.fn, args: msg.args, threadId: msg.thread, threadCount: msg.count, snapshot, policy, mailboxSize: r.messaging?.mailboxSize },
       {
-        // Snapshots are not forwarded yet (checkpoint replication builds on this): the thread runs on.
-        onSnapshot: () => 'continue',
+        ...r.messaging?.events,
+        onSnapshot: (bytes, info) => {
+          if (!current()) return 'continue';
+          r.sender?.offer(bytes, info);
+          // Leaving: the thread lives on in this snapshot only, resumed elsewhere once a holder has it.
+          return r.leaving ? 'stop' : 'continue';
+        },
         onProgress: (value, seq) => {
           if (current()) this.#links.send(owner, { t: 'exec-progress', ...base, seq, value });
         },
@@ -287,6 +352,12 @@ export class Worker {
     try {
       const outcome = await r.handle.done;
       if (!current()) return;
+      if ('stopped' in outcome) {
+        const held = (await r.sender?.flush()) === true;
+        if (!current()) return;
+        this.#handBack(e, r, held ? 'the peer left' : 'the peer left (its last snapshot could not be replicated)');
+        return;
+      }
       e.threads.delete(r.thread);
       const value = 'result' in outcome ? outcome.result : undefined;
       this.#links.send(owner, { t: 'exec-result', ...base, value, others: this.#others(e.vc) });
@@ -305,9 +376,88 @@ export class Worker {
     }
   }
 
+  /** The snapshot a resumed placement starts from: this peer's own copy if it holds one, else a holder's. */
+  async #fetchCheckpoint(vc: string, msg: MessageOf<'exec'>): Promise<Uint8Array> {
+    const v = msg.resume!;
+    const self = this.#peer.id;
+    const holders = [...v.holders].sort((a, b) => Number(b === self) - Number(a === self));
+    const failures: string[] = [];
+    for (const h of holders) {
+      try {
+        const reply = await this.#links.request(h, { t: 'checkpoint-fetch', vc, thread: msg.thread, epoch: v.epoch, n: v.n }, CHECKPOINT_FETCH_TIMEOUT_MS);
+        if (reply.t !== 'checkpoint-fetch-reply') throw new Error(`unexpected reply '${reply.t}'`);
+        return reply.snapshot;
+      } catch (err) {
+        failures.push(`${h}: ${(err as Error).message}`);
+      }
+    }
+    throw new Error(`checkpoint ${formatVersion(v)} of thread ${msg.thread} could not be fetched from any holder (${failures.join('; ') || 'none listed'})`);
+  }
+
+  /** New holders for a placement's checkpoints (one died); `snapshot`: take one now, no copy survived. */
+  onExecHolders(msg: MessageOf<'exec-holders'>, from: Sender): void {
+    const e = this.#enrolments.get(msg.vc);
+    const r = e?.owner === from.remoteId ? e.threads.get(msg.thread) : undefined;
+    if (r === undefined || r.epoch !== msg.epoch) return;
+    r.sender?.setHolders(msg.holders);
+    if (msg.snapshot) r.handle?.requestSnapshot?.();
+  }
+
+  /** The deployer placed the thread again elsewhere: a copy of an older placement still here must stop. */
+  onExecFence(msg: MessageOf<'exec-fence'>, from: Sender): void {
+    const e = this.#enrolments.get(msg.vc);
+    const r = e?.owner === from.remoteId ? e.threads.get(msg.thread) : undefined;
+    if (e === undefined || r === undefined || r.epoch >= msg.epoch) return;
+    this.#log.info(`stopping stale placement ${r.epoch} of thread ${r.thread} of ${e.vc}: it runs as placement ${msg.epoch} elsewhere`);
+    e.threads.delete(r.thread);
+    this.#stop(r);
+  }
+
+  /**
+   * Graceful leave: refuses enrolments, tells each deployer to place nothing more here, and hands every thread
+   * back at its next checkpoint opportunity, once that snapshot is held by another peer, so that it resumes
+   * elsewhere with no work lost. Threads that reach no checkpoint within `timeoutMs` are stopped and handed back
+   * anyway (they resume from their newest acknowledged checkpoint). Resolves when no thread is left here.
+   */
+  async leave(timeoutMs = DEFAULT_LEAVE_TIMEOUT_MS): Promise<void> {
+    this.#closing = true;
+    const waits: Promise<void>[] = [];
+    for (const e of this.#enrolments.values()) {
+      // This peer's own virtual computers end with it: nothing to migrate.
+      if (e.owner === this.#peer.id) continue;
+      this.#links.send(e.owner, { t: 'worker-leaving', vc: e.vc });
+      for (const r of [...e.threads.values()]) {
+        r.leaving = true;
+        waits.push(r.ended);
+        if (r.handle?.started === true) r.handle.requestSnapshot?.();
+        else this.#handBack(e, r, 'the peer is leaving');
+      }
+    }
+    if (waits.length === 0) return;
+    this.#log.info(`leaving: handing ${waits.length} thread(s) back at their next checkpoint`);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(waits), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    for (const e of this.#enrolments.values()) {
+      if (e.owner === this.#peer.id) continue;
+      for (const r of [...e.threads.values()]) this.#handBack(e, r, `the peer left before the thread reached a checkpoint within ${timeoutMs} ms`);
+    }
+  }
+
+  /** Gives a placement back to its deployer, which resumes it elsewhere from its newest acknowledged checkpoint. */
+  #handBack(e: Enrolment, r: Running, reason: string): void {
+    if (e.threads.get(r.thread) !== r) return;
+    e.threads.delete(r.thread);
+    this.#stop(r);
+    this.#links.send(e.owner, { t: 'exec-handback', vc: e.vc, thread: r.thread, epoch: r.epoch, reason });
+  }
+
   #stop(r: Running): void {
+    r.messaging?.end('stopped');
     r.cancelled = true;
     r.handle?.cancel();
+    r.sender?.close();
+    r.end();
   }
 
   #drop(e: Enrolment, why: string): void {
@@ -315,6 +465,7 @@ export class Worker {
     for (const r of e.threads.values()) this.#stop(r);
     if (e.threads.size > 0) this.#log.debug(`stopped ${e.threads.size} thread(s) of ${e.vc}: ${why}`);
     e.threads.clear();
+    this.#messages?.leave(e.vc);
   }
 
   /** Slots busy with threads of virtual computers other than `vc`. */

@@ -8,6 +8,15 @@
  * through a base method or an interface member is a site as soon as any override or implementation
  * in the build is checkpointable, and then every implementation is transformed. The set is a fixed
  * point over the whole program, computed once before any file is emitted.
+ *
+ * Calls the checker cannot tie to an implementation are judged by name, conservatively: an awaited
+ * call in a transformable function whose callee has no declaration with a body (an `any` or
+ * structural receiver, an interface or abstract member outside any checkpointable family, a
+ * function-typed variable, parameter or property) is a site when its name is the name of a
+ * checkpointable function or method of the build. A site costs a spill; a call that runs a
+ * transformed function without being a site would overwrite its caller's frame (the runtime then
+ * fails the thread, see `enter` in sdk/runtime/thread-context.ts). Declarations of the SDK and of
+ * TypeScript's default library count as implementations that never checkpoint.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +26,7 @@ import {
   isTransformableShape,
   isStatic,
   memberNameText,
+  moduleConstOf,
   skipOuter,
   type CheckpointableFunction,
   type FunctionWithBody,
@@ -64,7 +74,7 @@ export class Analysis {
 export function analyze(program: ts.Program, files: readonly ts.SourceFile[]): Analysis {
   const checker = program.getTypeChecker();
   const analysis = new Analysis(checker);
-  const resolver = new CalleeResolver(checker, analysis);
+  const resolver = new CalleeResolver(program, analysis);
 
   // One walk collects everything the fixed point and the rejections need.
   const functions: FunctionWithBody[] = [];
@@ -104,19 +114,33 @@ export function analyze(program: ts.Program, files: readonly ts.SourceFile[]): A
 
   // Fixed point: a function joins when one of its directly awaited calls reaches a member.
   const checkpointable = new Set<ts.Node>();
+  /** Names of the checkpointable functions and methods that become frames (for unresolved calls). */
+  const checkpointableNames = new Set<string>();
   // Only functions that can become frames make their callers checkpointable: a nested function or
   // a generator that checkpoints is rejected where it is, not at every call of it.
   const isCheckpointableCall = (call: ts.CallExpression): boolean =>
     resolver.targets(call).some((t) => (checkpointable.has(t) && isTransformableShape(t)) || families.isCheckpointable(t));
   const siteKind = (call: ts.CallExpression): SiteInfo['kind'] | undefined =>
     resolver.isCheckpoint(call) ? 'checkpoint' : isCheckpointableCall(call) ? 'call' : undefined;
+  // An awaited call the checker cannot tie to an implementation, in a function that can become a
+  // frame, is a site by name. Never in a for-await body (a site there is rejected, PPP2P1011) and
+  // never a reason to reject code: if such a call does run a transformed function, the runtime says so.
+  const isSiteByName = (fn: FunctionWithBody, call: ts.CallExpression): boolean => {
+    if (!isTransformableShape(fn)) return false;
+    const name = calleeName(call);
+    return name !== undefined && checkpointableNames.has(name) && resolver.isUnresolved(call) && !inForAwaitBody(call, fn);
+  };
+  const siteKindIn = (fn: FunctionWithBody, call: ts.CallExpression): SiteInfo['kind'] | undefined =>
+    siteKind(call) ?? (isSiteByName(fn, call) ? 'call' : undefined);
   for (let changed = true; changed; ) {
     changed = false;
     for (const fn of functions) {
       if (checkpointable.has(fn)) continue;
-      if ((awaitedCalls.get(fn) ?? []).some((c) => siteKind(c) !== undefined)) {
+      if ((awaitedCalls.get(fn) ?? []).some((c) => siteKindIn(fn, c) !== undefined)) {
         checkpointable.add(fn);
         if (ts.isMethodDeclaration(fn) && isTransformableShape(fn)) families.markCheckpointable(fn);
+        const name = isTransformableShape(fn) ? functionName(fn) : undefined;
+        if (name !== undefined) checkpointableNames.add(name);
         changed = true;
       }
     }
@@ -130,7 +154,7 @@ export function analyze(program: ts.Program, files: readonly ts.SourceFile[]): A
   }
   for (const fn of functions) {
     for (const call of awaitedCalls.get(fn) ?? []) {
-      const kind = siteKind(call);
+      const kind = siteKindIn(fn, call);
       if (kind !== undefined) analysis.sites.set(skipToAwait(call)!, { kind, call });
     }
   }
@@ -151,6 +175,40 @@ export function analyze(program: ts.Program, files: readonly ts.SourceFile[]): A
   return analysis;
 }
 
+/** 'ppp2p' or 'ppp2p/thread', the modules thread code imports `checkpoint` from. */
+function isSdkModule(specifier: string): boolean {
+  return specifier === 'ppp2p' || specifier === 'ppp2p/thread';
+}
+
+/** The name a call invokes its callee by (`f()`, `o.f()`, `o['f']()`), if it has one. */
+function calleeName(call: ts.CallExpression): string | undefined {
+  const callee = skipOuter(call.expression);
+  if (ts.isIdentifier(callee)) return callee.text;
+  if (ts.isPropertyAccessExpression(callee)) return ts.isIdentifier(callee.name) ? callee.name.text : undefined;
+  if (ts.isElementAccessExpression(callee)) {
+    const arg = skipOuter(callee.argumentExpression);
+    return ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg) ? arg.text : undefined;
+  }
+  return undefined;
+}
+
+/** The name under which a transformable function can be called: its own, its method's or its `const`'s. */
+function functionName(fn: CheckpointableFunction): string | undefined {
+  if (ts.isFunctionDeclaration(fn)) return fn.name?.text;
+  if (ts.isMethodDeclaration(fn)) return ts.isPrivateIdentifier(fn.name) ? undefined : memberNameText(fn.name);
+  const decl = moduleConstOf(fn);
+  return decl !== undefined && ts.isIdentifier(decl.name) ? decl.name.text : undefined;
+}
+
+/** Whether a call sits in the body of a `for await` loop of `fn` itself (not of a nested function). */
+function inForAwaitBody(call: ts.Node, fn: ts.Node): boolean {
+  for (let node: ts.Node = call; node.parent !== undefined && node !== fn; node = node.parent) {
+    const p = node.parent;
+    if (ts.isForOfStatement(p) && p.awaitModifier !== undefined && p.statement === node) return true;
+  }
+  return false;
+}
+
 /** The `await` that directly consumes a call, if any. */
 function skipToAwait(call: ts.CallExpression): ts.AwaitExpression | undefined {
   let node: ts.Node = call;
@@ -169,10 +227,13 @@ function skipToAwait(call: ts.CallExpression): ts.AwaitExpression | undefined {
 /** Resolves what a call may invoke, through aliases, with the type checker. */
 class CalleeResolver {
   readonly #cache = new Map<ts.CallExpression, ts.Node[]>();
+  readonly checker: ts.TypeChecker;
   constructor(
-    readonly checker: ts.TypeChecker,
+    readonly program: ts.Program,
     readonly analysis: Analysis,
-  ) {}
+  ) {
+    this.checker = program.getTypeChecker();
+  }
 
   /** Whether the call is `checkpoint()` imported (under any alias) from 'ppp2p'. */
   isCheckpoint(call: ts.CallExpression): boolean {
@@ -191,11 +252,11 @@ class CalleeResolver {
           const from = ts.isImportSpecifier(decl)
             ? decl.parent.parent.parent.moduleSpecifier
             : decl.parent.parent.moduleSpecifier;
-          if (imported === 'checkpoint' && from !== undefined && ts.isStringLiteral(from) && from.text === 'ppp2p') return true;
+          if (imported === 'checkpoint' && from !== undefined && ts.isStringLiteral(from) && isSdkModule(from.text)) return true;
         }
         if (ts.isNamespaceImport(decl) && ts.isPropertyAccessExpression(callee) && callee.name.text === 'checkpoint') {
           const from = decl.parent.parent.moduleSpecifier;
-          if (ts.isStringLiteral(from) && from.text === 'ppp2p') return true;
+          if (ts.isStringLiteral(from) && isSdkModule(from.text)) return true;
         }
       }
       if ((symbol.flags & ts.SymbolFlags.Alias) === 0) break;
@@ -226,6 +287,27 @@ class CalleeResolver {
       this.#cache.set(call, result);
     }
     return result;
+  }
+
+  /**
+   * Whether the checker cannot tie a call to its implementation: no declaration at all (`any`), or
+   * one without a body that something else implements (a member of a structural, interface or
+   * union type, an abstract method, a function-typed variable, parameter or property). Ambient
+   * function declarations, the SDK and TypeScript's default library are implementations that never
+   * checkpoint.
+   */
+  isUnresolved(call: ts.CallExpression): boolean {
+    // The callee's own declarations: the resolved signature of a union of function types may name
+    // just one of the functions the value can hold.
+    const targets = this.declarationsOfCallee(call).flatMap((d) => this.#functionsOf(d, 0));
+    return targets.length === 0 || targets.some((t) => !this.#isImplementation(t));
+  }
+
+  #isImplementation(node: ts.Node): boolean {
+    if (isFunctionWithBody(node) && node.body !== undefined) return true;
+    if (ts.isFunctionDeclaration(node)) return true; // `declare function`: nothing can override it
+    const sf = node.getSourceFile();
+    return this.program.isSourceFileDefaultLibrary(sf) || this.analysis.isSdkDeclaration(node);
   }
 
   /** Functions a value reference (not a call) names: `xs.forEach(step)`. */

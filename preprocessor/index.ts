@@ -16,12 +16,18 @@
  * Semantics a user can observe, beyond "the same result, natively and after a migration":
  * - Checkpointable functions are module-level function declarations, methods of module-level
  *   classes and module-level `const f = async (...) => ...` (or `async function`) declarations;
- *   one nested anywhere else is rejected. A call is a site only when the type checker resolves it
- *   to one (directly, through imports, `const` aliases, base methods and interface members the
- *   class `implements`); a checkpointable function called through a function-typed value stored
- *   in a variable or property is not seen (passing one as an argument is rejected, PPP2P1001).
- * - Instances restored from a snapshot have no #private brand, so #private members only work on
- *   objects that are not carried by a snapshot.
+ *   one nested anywhere else is rejected. An awaited call is a site when the type checker resolves
+ *   it to one (directly, through imports, `const` aliases, base methods and interface members the
+ *   class `implements`), and also, by name, when the checker cannot tie it to an implementation
+ *   (an `any` or structural receiver, an interface member, a function-typed variable, parameter
+ *   or property) and its name is that of a checkpointable function or method of the build: such
+ *   a call costs a spill and makes its function checkpointable. A checkpointable function reached
+ *   any other way (a function-typed value under another name, `.call`, a computed key) fails the
+ *   thread when entered, with a CheckpointError naming it and the line of the call (passing one as
+ *   an argument is rejected at build time, PPP2P1001). Not caught: a by-name site whose callee is
+ *   plain code that itself reaches a transformed function that way before its first `await`.
+ * - Instances of classes with #private members are refused at a checkpoint (a restored instance
+ *   would have no #private brand): the thread fails naming the variable; use `private` fields.
  * - Every local in scope at a site (declared before it) is saved, live or not; closures in `const`
  *   declarations, nested function and class declarations are not saved but re-created on resume.
  * - A for-of whose body checkpoints iterates arrays and typed arrays by index (live length), Map

@@ -309,8 +309,10 @@ export class Lowering {
    * of sites. Forms (k is the site's number):
    *   checkpoint: if ($pc === k) { $pc = 0; } else if ($t.due()) { $f.pc = k; ...spill; await $t.snapshot($d); }
    *   call:       if ($pc === k) { $pc = 0; $t.depth = $d + 1; T = await $t.resumeCall(); }
-   *               else { $t.depth = $d + 1; $f.pc = k; ...spill; T = await callee(args); }
+   *               else { $t.depth = $d + 1; $f.pc = k; ...spill; T = await $t.called(callee(args)); }
    * When the site is not the last of its block, the second branch also requires `$pc === 0`.
+   * `$t.depth = $d + 1` announces the call to the callee's `enter`; `called` withdraws the
+   * announcement when the callee turns out not to be transformed (sdk/runtime/frame.ts).
    */
   emitSite(awaitNode: ts.AwaitExpression, info: SiteInfo, call: ts.Expression, target: SiteTarget): void {
     const f = this.f;
@@ -346,7 +348,7 @@ export class Lowering {
     } else {
       const depth = this.assign(f.createPropertyAccessExpression(t(), 'depth'), f.createAdd(this.id(this.D), this.num(1)));
       const resume = deliver(f.createAwaitExpression(method('resumeCall')));
-      const fresh = deliver(f.createAwaitExpression(call));
+      const fresh = deliver(f.createAwaitExpression(method('called', call)));
       build = (guarded) => [
         f.createIfStatement(
           this.pcIs(k),

@@ -30,6 +30,7 @@ export function compilerOptions(rootDir: string, outDir: string): ts.CompilerOpt
     paths: {
       ppp2p: [path.join(PACKAGE_ROOT, 'sdk', 'index.ts')],
       'ppp2p/runtime': [path.join(PACKAGE_ROOT, 'sdk', 'runtime', 'index.ts')],
+      'ppp2p/thread': [path.join(PACKAGE_ROOT, 'sdk', 'thread-api.ts')],
     },
   };
 }

@@ -3,9 +3,11 @@
  *
  * Per module it adds `import * as $rt from 'ppp2p/runtime'` and, after the imports, the frame
  * classes of its checkpointable functions with their registration; rewrites those functions and
- * methods (emit-function.ts); and registers, for the runtime:
+ * methods (emit-function.ts); imports `checkpoint`, `thread` and `globals` from 'ppp2p/thread'
+ * instead of 'ppp2p' when an import takes nothing else; and registers, for the runtime:
  * - every top-level class: `$rt.registerClass(C, 'mod.ts#C')`, so the snapshot codec restores
- *   instances with their prototype;
+ *   instances with their prototype; `$rt.registerClass(C, 'mod.ts#C', { privateState: true })`
+ *   (or `'methods'`) when it declares #private instance members, so the codec refuses its instances;
  * - every exported function: `$rt.registerExport(fn, import.meta.url, 'name')`, so that
  *   `vc.spawn(fn)` can name the function in a worker.
  * Frame classes go first because a module may call its functions before their declarations.
@@ -72,6 +74,7 @@ function transformModule(context: ts.TransformationContext, sf: ts.SourceFile, o
     if (ts.isVariableStatement(stmt)) for (const d of functionConsts(stmt)) localFunctions.add(d.name.text);
   }
   let registers = false;
+  let rewroteImport = false;
 
   for (const stmt of sf.statements) {
     if (ts.isFunctionDeclaration(stmt) && stmt.body !== undefined) {
@@ -99,7 +102,12 @@ function transformModule(context: ts.TransformationContext, sf: ts.SourceFile, o
       const r = transformClass(m, stmt, top, setFn);
       out.push(r.node);
       if (r.name !== undefined) {
-        out.push(...r.after, rtCall('registerClass', f.createIdentifier(r.name), f.createStringLiteral(`${file}#${r.name}`)));
+        const privateState = privateStateOf(stmt);
+        const options =
+          privateState === undefined
+            ? []
+            : [f.createObjectLiteralExpression([f.createPropertyAssignment('privateState', privateState === 'fields' ? f.createTrue() : f.createStringLiteral('methods'))])];
+        out.push(...r.after, rtCall('registerClass', f.createIdentifier(r.name), f.createStringLiteral(`${file}#${r.name}`), ...options));
         registers = true;
       }
       continue;
@@ -113,6 +121,11 @@ function transformModule(context: ts.TransformationContext, sf: ts.SourceFile, o
           registers = true;
         }
       }
+      continue;
+    }
+    if (ts.isImportDeclaration(stmt) && importsThreadApiOnly(stmt)) {
+      out.push(f.updateImportDeclaration(stmt, stmt.modifiers, stmt.importClause, f.createStringLiteral(THREAD_MODULE, stmt.moduleSpecifier.getText(sf).startsWith("'")), stmt.attributes));
+      rewroteImport = true;
       continue;
     }
     out.push(stmt);
@@ -132,7 +145,7 @@ function transformModule(context: ts.TransformationContext, sf: ts.SourceFile, o
   }
   const appendix = helpers.render();
   if (appendix !== undefined) opts.appendix.set(sf.fileName, appendix);
-  if (top.length === 0 && !registers && appendix === undefined) return sf;
+  if (top.length === 0 && !registers && appendix === undefined) return rewroteImport ? f.updateSourceFile(sf, out) : sf;
 
   let firstCode = out.findIndex((s) => !ts.isImportDeclaration(s) && !ts.isImportEqualsDeclaration(s));
   if (firstCode < 0) firstCode = out.length;
@@ -143,6 +156,40 @@ function transformModule(context: ts.TransformationContext, sf: ts.SourceFile, o
   );
   const statements = [rtImport, ...out.slice(0, firstCode), ...top, ...out.slice(firstCode)];
   return f.updateSourceFile(sf, statements);
+}
+
+/** What `ppp2p/thread` exports: all that thread code needs, without the application SDK behind `ppp2p`. */
+const THREAD_API = new Set(['checkpoint', 'thread', 'globals']);
+const THREAD_MODULE = 'ppp2p/thread';
+
+/**
+ * Whether an import from 'ppp2p' takes nothing but `checkpoint`, `thread` and `globals` (types aside):
+ * the emitted module then imports them from 'ppp2p/thread', so that a worker running thread code does
+ * not load the application SDK (VirtualComputer, the peer controller, ws, esbuild).
+ */
+function importsThreadApiOnly(stmt: ts.ImportDeclaration): boolean {
+  const clause = stmt.importClause;
+  if (!ts.isStringLiteral(stmt.moduleSpecifier) || stmt.moduleSpecifier.text !== 'ppp2p') return false;
+  if (clause === undefined || clause.isTypeOnly || clause.name !== undefined) return false;
+  const bindings = clause.namedBindings;
+  if (bindings === undefined || !ts.isNamedImports(bindings)) return false;
+  const values = bindings.elements.filter((el) => !el.isTypeOnly);
+  return values.length > 0 && values.every((el) => THREAD_API.has((el.propertyName ?? el.name).text));
+}
+
+/**
+ * Whether instances of a class carry #private state a snapshot cannot hold: 'fields' when it declares
+ * #private instance fields (auto-accessors included), 'methods' when only #private methods or
+ * accessors (a restored instance lacks their brand too). Static #private members belong to the class.
+ */
+function privateStateOf(cls: ts.ClassDeclaration): 'fields' | 'methods' | undefined {
+  let state: 'fields' | 'methods' | undefined;
+  for (const member of cls.members) {
+    if (member.name === undefined || !ts.isPrivateIdentifier(member.name) || isStatic(member)) continue;
+    if (ts.isPropertyDeclaration(member)) return 'fields';
+    state = 'methods';
+  }
+  return state;
 }
 
 /** Rewrites the checkpointable methods of a top-level class; frame classes go to `top`. */

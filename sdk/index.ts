@@ -29,6 +29,7 @@ export {
   EnrolmentError,
   VirtualComputerClosedError,
   type VirtualComputerOptions,
+  type CheckpointOptions,
   type EnrolledWorker,
 } from './virtual-computer.ts';
 export {
@@ -38,6 +39,7 @@ export {
   ThreadLostError,
   type VirtualThreadState,
   type VirtualThreadEvents,
+  type MigrationEvent,
 } from './virtual-thread.ts';
 export {
   CheckpointError,
@@ -45,4 +47,7 @@ export {
   SnapshotFormatError,
   SnapshotLayoutError,
   NotInThreadError,
+  ReceiveTimeoutError,
+  ThreadEffectError,
 } from './runtime/errors.ts';
+export type { VirtualComputerGlobals, GlobalWatcher } from './virtual-computer-globals.ts';

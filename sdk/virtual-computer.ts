@@ -29,6 +29,7 @@ import { lookupExport } from './runtime/exports-registry.ts';
 import { ThreadError } from './runtime/frame-runner.ts';
 import { VirtualThread, ThreadLostError, type ThreadOwner } from './virtual-thread.ts';
 import type { EmbeddedSwarm } from './embedded-swarm.ts';
+import { VirtualComputerGlobals } from './virtual-computer-globals.ts';
 
 /** Options of {@link VirtualComputer.create}. */
 export interface VirtualComputerOptions {
@@ -46,6 +47,26 @@ export interface VirtualComputerOptions {
   slotsPerWorker?: number;
   /** Embedded swarm only: log level of the embedded peers (on stderr). @default 'warn' */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** When threads checkpoint and how many copies are kept (see "what happens when a machine dies" in the README). */
+  checkpoint?: CheckpointOptions;
+  /**
+   * Messages a thread's mailbox holds; also how many messages a sender may have on the way to one receiver
+   * before `thread.send` waits. A sender to a full mailbox waits: nothing is dropped. @default 256
+   */
+  mailboxSize?: number;
+  /**
+   * Lease of the lock `globals.update` takes, in ms. Renewed while the holder's peer lives; when the holder's
+   * peer dies, the lock is released at the end of the lease (unwritten) and the next thread gets it. @default 5000
+   */
+  lockLeaseMs?: number;
+}
+
+/** Checkpoint policy of a virtual computer's threads. */
+export interface CheckpointOptions {
+  /** At most one snapshot per this many ms of a thread's run time, taken at its next `checkpoint()`. @default 1000 */
+  intervalMs?: number;
+  /** Peers other than the executing one that must hold each checkpoint before it counts. @default 1 */
+  replicas?: number;
 }
 
 /** A worker enrolled in the virtual computer. */
@@ -94,9 +115,12 @@ export class VirtualComputer {
   #closed: Promise<void> | undefined;
   #lostReason: string | undefined;
   readonly #owner: ThreadOwner;
+  /** The virtual computer's global variables: `get`, `set`, `watch` (see VirtualComputerGlobals). */
+  readonly globals: VirtualComputerGlobals;
 
   private constructor(id: string, controller: string, conn: Connection, swarm: EmbeddedSwarm | undefined, workers: EnrolledWorker[]) {
     this.id = id;
+    this.globals = new VirtualComputerGlobals(conn, id);
     this.controller = controller;
     this.#conn = conn;
     this.#swarm = swarm;
@@ -133,7 +157,16 @@ export class VirtualComputer {
       const conn = await connect(url, { swarmKey: key, role: 'client', peerId: `app-${process.pid}-${randomBytes(4).toString('hex')}` });
       try {
         const reply = await conn.request(
-          { t: 'vc-create', workers: opts.workers, minWorkers: opts.minWorkers, enrolTimeoutMs: opts.enrolTimeoutMs },
+          {
+            t: 'vc-create',
+            workers: opts.workers,
+            minWorkers: opts.minWorkers,
+            enrolTimeoutMs: opts.enrolTimeoutMs,
+            ...(opts.checkpoint.intervalMs !== undefined ? { checkpointIntervalMs: opts.checkpoint.intervalMs } : {}),
+            ...(opts.checkpoint.replicas !== undefined ? { replicas: opts.checkpoint.replicas } : {}),
+            ...(opts.mailboxSize !== undefined ? { mailboxSize: opts.mailboxSize } : {}),
+            ...(opts.lockLeaseMs !== undefined ? { lockLeaseMs: opts.lockLeaseMs } : {}),
+          },
           opts.enrolTimeoutMs + 10_000,
         );
         if (reply.t !== 'vc-create-reply') throw new Error(`unexpected reply '${reply.t}' to vc-create`);
@@ -162,6 +195,11 @@ export class VirtualComputer {
   /** The embedded swarm's peer processes (empty when joined to an existing swarm). */
   get embeddedPeerPids(): readonly number[] {
     return this.#swarm?.pids ?? [];
+  }
+
+  /** The embedded swarm's child peers (peer id and process id), e.g. to kill one in a demo; empty when joined to a swarm. */
+  get embeddedPeers(): readonly { peerId: string; pid: number }[] {
+    return (this.#swarm?.peers ?? []).map((p) => ({ peerId: p.peerId, pid: p.pid }));
   }
 
   /** The embedded swarm's files (peers' data directories), removed on close; undefined when joined to a swarm. */
@@ -277,6 +315,12 @@ export class VirtualComputer {
       case 'thread-started':
         if (msg.vc === this.id) this.#threads.get(msg.thread)?._started(msg.host);
         break;
+      case 'globals-changed':
+        if (msg.vc === this.id) this.globals._changed(msg.name, msg.value);
+        break;
+      case 'thread-migrated':
+        if (msg.vc === this.id) this.#threads.get(msg.thread)?._migrated({ from: msg.from, to: msg.to, reason: msg.reason, fromCheckpoint: msg.fromCheckpoint });
+        break;
       case 'thread-progress':
         if (msg.vc === this.id) this.#threads.get(msg.thread)?._progress(msg.value);
         break;
@@ -312,6 +356,9 @@ interface CheckedOptions {
   swarmKey: Uint8Array | undefined;
   slotsPerWorker: number;
   logLevel: VirtualComputerOptions['logLevel'];
+  checkpoint: CheckpointOptions;
+  mailboxSize: number | undefined;
+  lockLeaseMs: number | undefined;
 }
 
 function checkOptions(o: VirtualComputerOptions): CheckedOptions {
@@ -327,6 +374,13 @@ function checkOptions(o: VirtualComputerOptions): CheckedOptions {
   if (minWorkers > workers) throw new TypeError(`options.minWorkers (${minWorkers}) must not exceed options.workers (${workers})`);
   const enrolTimeoutMs = int('enrolTimeoutMs', o.enrolTimeoutMs ?? DEFAULT_ENROL_TIMEOUT_MS, 0);
   const slotsPerWorker = int('slotsPerWorker', o.slotsPerWorker ?? 1, 1);
+  const ck = o.checkpoint ?? {};
+  if (typeof ck !== 'object' || ck === null) throw new TypeError(`options.checkpoint must be an object like { intervalMs: 1000, replicas: 1 }, got ${JSON.stringify(ck)}`);
+  const checkpoint: CheckpointOptions = {
+    ...(ck.intervalMs !== undefined ? { intervalMs: int('checkpoint.intervalMs', ck.intervalMs, 1) } : {}),
+    ...(ck.replicas !== undefined ? { replicas: int('checkpoint.replicas', ck.replicas, 1) } : {}),
+  };
+  if ((checkpoint.replicas ?? 1) > 16) throw new TypeError(`options.checkpoint.replicas must be at most 16, got ${checkpoint.replicas}`);
   let swarmKey: Uint8Array | undefined;
   if (o.swarmKey !== undefined) {
     swarmKey = typeof o.swarmKey === 'string' ? Buffer.from(o.swarmKey.trim(), 'base64') : o.swarmKey;
@@ -342,7 +396,9 @@ function checkOptions(o: VirtualComputerOptions): CheckedOptions {
       throw new TypeError('options.swarmKey is required with options.controller: pass the key of that swarm (the file given to `ppp2p peer --swarm-key-file`)');
     }
   }
-  return { workers, minWorkers, enrolTimeoutMs, controller: o.controller, swarmKey, slotsPerWorker, logLevel: o.logLevel };
+  const mailboxSize = o.mailboxSize === undefined ? undefined : int('mailboxSize', o.mailboxSize, 1);
+  const lockLeaseMs = o.lockLeaseMs === undefined ? undefined : int('lockLeaseMs', o.lockLeaseMs, 10);
+  return { workers, minWorkers, enrolTimeoutMs, controller: o.controller, swarmKey, slotsPerWorker, logLevel: o.logLevel, checkpoint, mailboxSize, lockLeaseMs };
 }
 
 /** Throws a TypeError naming the path when `value` is not plain data that survives the trip to a worker. */

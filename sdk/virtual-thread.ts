@@ -26,6 +26,18 @@ export class ThreadLostError extends Error {
   override name = 'ThreadLostError';
 }
 
+/** A thread moved to another peer: its host died or left ('failure', 'leave'), and it resumed elsewhere. */
+export interface MigrationEvent {
+  /** Peer id of the host it left. */
+  from: string;
+  /** Peer id of its new host. */
+  to: string;
+  /** 'failure' (its host was declared dead), 'leave' (its host left gracefully), or another reason in words. */
+  reason: string;
+  /** True if it resumed from a checkpoint; false if it restarted from its spawn arguments (it never checkpointed, or every copy was lost). */
+  fromCheckpoint: boolean;
+}
+
 /** How many progress values a thread keeps for an iterator that has not started yet. */
 const BACKLOG_LIMIT = 10_000;
 
@@ -44,6 +56,8 @@ export interface VirtualThreadEvents {
   progress: [value: unknown];
   /** The thread started running on a peer (again, after a restart). */
   started: [host: string];
+  /** The thread moved to another peer (its host died or left); emitted before 'started' for the new host. */
+  migrated: [info: MigrationEvent];
 }
 
 /**
@@ -137,6 +151,11 @@ export class VirtualThread<R = unknown> extends EventEmitter<VirtualThreadEvents
     this.#state = 'running';
     this.#host = host;
     this.emit('started', host);
+  }
+
+  /** @internal */
+  _migrated(info: MigrationEvent): void {
+    if (!this.finished) this.emit('migrated', info);
   }
 
   /** @internal */

@@ -1,7 +1,8 @@
 /**
  * `ppp2p peer`: the Peer Controller daemon. Prints one JSON line on stdout once listening,
  * `{"event":"listening","url":"ws://127.0.0.1:7420","peerId":"..."}`, which other processes parse;
- * logs go to stderr. SIGTERM or SIGINT stops it cleanly (it tells the swarm it leaves).
+ * logs go to stderr. SIGTERM or SIGINT stops it cleanly: its threads migrate to other peers at their next
+ * checkpoint (no work lost), then it tells the swarm it leaves. A second signal exits at once.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, positiveInt, UsageError } from '../args.ts';
@@ -126,14 +127,22 @@ export async function run(argv: string[]): Promise<number> {
 
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
-      pc.log.info(`${signal} received`);
+      pc.log.info(`${signal} received: leaving the swarm once this peer's threads have migrated (send it again to exit at once)`);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      const again = (): void => {
+        pc.log.warn('second signal: exiting without waiting for threads to migrate');
+        process.exit(1);
+      };
+      process.once('SIGTERM', again);
+      process.once('SIGINT', again);
       resolve();
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  // Graceful leave: every thread here migrates at its next checkpoint, with no work lost.
+  await layer.leave();
   await layer.close();
   await pc.stop();
   return 0;

@@ -1,7 +1,8 @@
 /**
  * `ppp2p status [--controller ws://...] [--swarm-key-file F] [--json]`: what one controller knows — the peers
  * of its swarm (id, address, slots, free slots, speed score, last heard), the virtual computers it deploys with
- * their threads (state, host, progress count), and the threads it executes for others.
+ * their threads (state, host, progress count, last checkpoint with its age, size and holders, migrations), the
+ * threads it executes for others, and the checkpoints it holds for them.
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,8 @@ export interface StatusReport {
   virtualComputers: MessageOf<'vc-status-reply'>['vcs'];
   executing: MessageOf<'vc-status-reply'>['executing'];
   assemblies: MessageOf<'vc-status-reply'>['assemblies'];
+  /** Checkpoint copies this controller holds for others (absent from controllers without a checkpoint store). */
+  held?: MessageOf<'vc-status-reply'>['held'];
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -65,6 +68,7 @@ export async function fetchStatus(controller: string, swarmKey: Uint8Array): Pro
       virtualComputers: vcs.vcs,
       executing: vcs.executing,
       assemblies: vcs.assemblies,
+      ...(vcs.held !== undefined ? { held: vcs.held } : {}),
     };
   } finally {
     conn.close();
@@ -74,6 +78,20 @@ export async function fetchStatus(controller: string, swarmKey: Uint8Array): Pro
 function table(rows: (string | number)[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+type ThreadRow = StatusReport['virtualComputers'][number]['threads'][number];
+
+/** `#12 (2.1 s ago, 48.2 KB, held by a1b2, c3d4)`; says so when a running thread has no peer to hold its checkpoints. */
+function describeCheckpoint(t: ThreadRow): string {
+  const ck = t.checkpoint;
+  const held = ck === undefined ? 'none yet' : `#${ck.n} (${(ck.ageMs / 1000).toFixed(1)} s ago, ${formatBytes(ck.bytes)}, held by ${ck.holders.join(', ') || 'nobody'})`;
+  if (t.protection === 'unprotected') return `${held}; UNPROTECTED: no other peer can hold its checkpoints`;
+  return held;
+}
+
+function formatBytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function ago(epochMs: number, now: number): string {
@@ -87,6 +105,9 @@ export function formatStatus(r: StatusReport, now = Date.now()): string {
   const out: string[] = [];
   out.push(`controller ${r.controller} (peer ${r.self}): ${r.slots} slot(s), ${r.free} free`);
   out.push(`assemblies: ${r.assemblies.held} held, ${r.assemblies.uploaded} uploaded by applications, ${r.assemblies.fetched} fetched, ${r.assemblies.served} served`);
+  if (r.held !== undefined) {
+    out.push(`checkpoints held for others: ${r.held.versions} of ${r.held.threads} thread(s), ${formatBytes(r.held.bytes)}${r.held.receiving > 0 ? `, ${r.held.receiving} arriving` : ''}`);
+  }
   const peers = [...r.peers].sort((a, b) => Number(b.id === r.self) - Number(a.id === r.self) || a.state.localeCompare(b.state) || a.id.localeCompare(b.id));
   out.push('', `PEERS (${peers.filter((p) => p.state !== 'dead').length} live)`);
   out.push(
@@ -108,10 +129,20 @@ export function formatStatus(r: StatusReport, now = Date.now()): string {
     if (vc.threads.length > 0) {
       out.push(
         table([
-          ['  THREAD', 'FUNCTION', 'STATE', 'HOST', 'PROGRESS', 'PLACEMENTS'],
-          ...vc.threads.map((t) => [`  ${t.thread}`, t.fn, t.state, t.host ?? '-', t.progress, t.placements]),
+          ['  THREAD', 'FUNCTION', 'STATE', 'HOST', 'PROGRESS', 'PLACEMENTS', 'LAST CHECKPOINT'],
+          ...vc.threads.map((t) => [`  ${t.thread}`, t.fn, t.state, t.host ?? '-', t.progress, t.placements, describeCheckpoint(t)]),
         ]),
       );
+      const moves = vc.threads.flatMap((t) => (t.migrations ?? []).map((m) => ({ thread: t.thread, ...m })));
+      if (moves.length > 0) {
+        moves.sort((a, b) => a.at - b.at);
+        out.push(
+          table([
+            ['  MIGRATION', 'THREAD', 'FROM', 'TO', 'REASON', 'RESUMED FROM'],
+            ...moves.map((m) => [`  ${ago(m.at, now)}`, m.thread, m.from, m.to, m.reason, m.fromCheckpoint ? 'checkpoint' : 'spawn arguments']),
+          ]),
+        );
+      }
     }
   }
   out.push('', `THREADS EXECUTING ON THIS PEER (${r.executing.length})`);

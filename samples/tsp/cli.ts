@@ -27,6 +27,8 @@ export interface TspRunOptions {
   seed: number;
   migration: Migration;
   peers: number;
+  /** Embedded swarm only: threads each peer runs at once. @default 1 */
+  slotsPerWorker?: number;
   controller?: string;
   swarmKey?: string;
   populationSize?: number;
@@ -52,7 +54,9 @@ export interface TspRunResult {
 export async function solveOnVirtualComputer(o: TspRunOptions): Promise<TspRunResult> {
   const island = await loadBuiltIsland();
   const vc = await VirtualComputer.create(
-    o.controller !== undefined ? { workers: o.peers, controller: o.controller, swarmKey: o.swarmKey } : { workers: o.peers },
+    o.controller !== undefined
+      ? { workers: o.peers, controller: o.controller, swarmKey: o.swarmKey }
+      : { workers: o.peers, slotsPerWorker: o.slotsPerWorker ?? 1 },
   );
   try {
     const started = performance.now();

@@ -32,3 +32,36 @@ export class SnapshotLayoutError extends Error {
 export class NotInThreadError extends Error {
   override name = 'NotInThreadError';
 }
+
+/** `thread.receive({ timeoutMs })` found no message within the timeout. */
+export class ReceiveTimeoutError extends Error {
+  override name = 'ReceiveTimeoutError';
+  readonly code = 'ERR_RECEIVE_TIMEOUT';
+  constructor(
+    /** The thread that waited. */
+    readonly thread: number,
+    /** The sender it waited for; undefined when it waited for any sender. */
+    readonly from: number | undefined,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `Thread ${thread}: receive(${from === undefined ? '' : `{ from: ${from} }`}) got no message ${from === undefined ? 'from any thread' : `from thread ${from}`} ` +
+        `within ${timeoutMs} ms.`,
+    );
+  }
+}
+
+/**
+ * A message-passing or globals operation failed in the thread's host: the lock of a `globals.update` was lost
+ * because its lease expired (code ERR_LEASE_EXPIRED), the thread was superseded by a newer placement of itself
+ * (ERR_STALE_EPOCH), or its virtual computer is closing.
+ */
+export class ThreadEffectError extends Error {
+  override name = 'ThreadEffectError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

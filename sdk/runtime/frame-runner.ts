@@ -10,7 +10,7 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import type { CheckpointPolicy, SnapshotInfo } from './thread-context.ts';
-import type { FromWorker, StartThread, ToWorker } from './worker-messages.ts';
+import type { FromWorker, HostNotice, StartThread, ThreadCall, ThreadNotice, ToWorker } from './worker-messages.ts';
 
 const bootUrl = new URL('./thread-worker-boot.js', import.meta.url);
 
@@ -30,6 +30,10 @@ export class ThreadError extends Error {
 export interface SlotEvents {
   onSnapshot(bytes: Uint8Array, info: SnapshotInfo): 'continue' | 'stop';
   onProgress?(value: unknown, seq: number): void;
+  /** A message-passing or globals call of the thread (jobs with `mailboxSize`); its outcome is the thread's reply. */
+  onCall?(call: ThreadCall): Promise<unknown>;
+  /** A message-passing notice of the thread: a send, a re-send, where its mailbox starts. */
+  onNotice?(notice: ThreadNotice): void;
 }
 
 /** How one thread run in a slot ended: its result, or the snapshot it stopped at. */
@@ -55,13 +59,15 @@ export class SlotWorker {
   #run: SlotRun | undefined;
   #alive = true;
   #exitError: Error | undefined;
+  /** Shared with the worker's ThreadContext: non-zero asks the running thread for a snapshot (see requestSnapshot). */
+  readonly #requests = new Int32Array(new SharedArrayBuffer(4));
   /** Resolves when the worker has loaded the runtime and can start a thread at once. */
   readonly ready: Promise<void>;
   /** Called once when the worker is gone, whether terminated or crashed. */
   onExit: (() => void) | undefined;
 
   constructor(resourceLimits?: ResourceLimits) {
-    this.#worker = new Worker(bootUrl, { resourceLimits, stdout: false, stderr: false });
+    this.#worker = new Worker(bootUrl, { resourceLimits, stdout: false, stderr: false, workerData: { snapshotRequests: this.#requests } });
     // An idle slot must not keep its process alive; a slot running a thread must (see run()).
     this.#worker.unref();
     let markReady!: () => void;
@@ -91,6 +97,12 @@ export class SlotWorker {
           break;
         case 'error':
           this.#settle((r) => r.reject(new ThreadError(m.name, m.message, m.stack)));
+          break;
+        case 'call':
+          this.#answer(run, m.id, m.call);
+          break;
+        case 'notice':
+          run.events.onNotice?.(m.notice);
           break;
       }
     });
@@ -123,10 +135,43 @@ export class SlotWorker {
     if (this.#run !== undefined) return Promise.reject(new Error('Cannot run a thread: this slot is busy.'));
     return new Promise<SlotOutcome>((resolve, reject) => {
       this.#run = { events, resolve, reject };
+      Atomics.store(this.#requests, 0, 0); // a request for the previous thread is not one for this thread
       this.#worker.ref();
       // Posted before 'ready' is fine: the worker's port queues it until its listener is attached.
       this.#worker.postMessage({ type: 'start', ...job } satisfies StartThread);
     });
+  }
+
+  /**
+   * Asks the running thread for a snapshot at its next checkpoint opportunity, whatever the policy says
+   * (graceful leave, re-replication). It reaches thread code that never yields: the flag is shared memory.
+   */
+  requestSnapshot(): void {
+    if (this.#run !== undefined) Atomics.store(this.#requests, 0, 1);
+  }
+
+  /** Tells the thread started with `events` something (acks, outbox trims); nothing if that run has ended. */
+  notify(events: SlotEvents, notice: HostNotice): void {
+    if (this.#run?.events === events) this.#worker.postMessage({ type: 'host', notice } satisfies ToWorker);
+  }
+
+  #answer(run: SlotRun, id: number, call: ThreadCall): void {
+    const reply = (r: ToWorker): void => {
+      if (this.#run === run) this.#worker.postMessage(r);
+    };
+    const onCall = run.events.onCall;
+    if (onCall === undefined) {
+      reply({ type: 'reply', id, ok: false, name: 'Error', message: `this host offers no '${call.kind}' calls` });
+      return;
+    }
+    onCall(call).then(
+      (value) => reply({ type: 'reply', id, ok: true, value }),
+      (err: unknown) => {
+        const e = err as { name?: unknown; message?: unknown; code?: unknown };
+        const code = typeof e?.code === 'string' ? e.code : undefined;
+        reply({ type: 'reply', id, ok: false, name: typeof e?.name === 'string' ? e.name : 'Error', message: typeof e?.message === 'string' ? e.message : String(err), ...(code === undefined ? {} : { code }) });
+      },
+    );
   }
 
   /** Stops the worker (and the thread on it, whose run then rejects). */

@@ -29,7 +29,7 @@
  *     else if ($t.due()) { $f.pc = 2; $f.seed = seed; $f.gens = gens; $f.g = g; $f.best = best; await $t.snapshot($d); }
  *     // site 1: `best = await evolve(best)` where evolve is checkpointable
  *     if ($pc === 1) { $pc = 0; $t.depth = $d + 1; best = await $t.resumeCall(); }
- *     else { $t.depth = $d + 1; $f.pc = 1; ...spill...; best = await evolve(best); }
+ *     else { $t.depth = $d + 1; $f.pc = 1; ...spill...; best = await $t.called(evolve(best)); }
  *   }
  *   return best;
  * }
@@ -37,10 +37,17 @@
  * ```
  *
  * Invariants:
- * - `$t.stack[d]` is the frame of the function running at call depth `d`; a function learns its
- *   depth from `$t.depth` on entry, and every call site sets `$t.depth = $d + 1` before calling
- *   (the resume branch too: a resumed callee must not register its frame at its caller's depth), so
- *   an exception that skipped a callee's exit can never leave the depth wrong at the next site.
+ * - `$t.stack[d]` is the frame of the function running at call depth `d`. A call site announces
+ *   the callee's depth, `$t.depth = $d + 1`, right before calling (the resume branch too: a
+ *   resumed callee must not register its frame at its caller's depth); the callee reads it into
+ *   `$d` and `enter` consumes it (`$t.depth = -1`). `$t.called(p)` runs when the callee has
+ *   returned its promise and withdraws an announcement that no `enter` consumed (the call site's
+ *   callee was not transformed after all: sites on calls the checker cannot resolve are chosen by
+ *   name). So an exception that skipped a callee's exit can never leave the depth wrong at the next
+ *   site, and a transformed function entered with nothing announced was called from somewhere that
+ *   is not a site: in an attached thread `enter` throws a CheckpointError naming it and the line of
+ *   the call (its frame would otherwise overwrite its caller's and a snapshot would resume the
+ *   wrong code). Thread entry (`run`, `resume`) announces depth 0; detached code runs at depth 0.
  * - At a call site the caller spills its live locals *before* the call: while it is suspended in
  *   `await callee()` its locals cannot change, so a snapshot taken anywhere below sees them.
  * - On resume the runtime hands out the decoded frames in order: `enter` returns the next one

@@ -19,13 +19,16 @@ export {
   type Snapshot,
   type SnapshotInfo,
   type GlobalsOp,
+  type OutboxEntry,
 } from './thread-context.ts';
 export { registerExport, lookupExport, type ExportLocation } from './exports-registry.ts';
-export { encodeSnapshot, decodeSnapshot, registerClass, SNAPSHOT_FORMAT_VERSION } from './snapshot-codec.ts';
+export { encodeSnapshot, decodeSnapshot, registerClass, SNAPSHOT_FORMAT_VERSION, type RegisterClassOptions } from './snapshot-codec.ts';
 export {
   CheckpointError,
   UnserializableValueError,
   SnapshotFormatError,
   SnapshotLayoutError,
   NotInThreadError,
+  ReceiveTimeoutError,
+  ThreadEffectError,
 } from './errors.ts';

@@ -37,8 +37,9 @@
  * turns that path into a message naming the variable and its source line.
  *
  * Not kept, by design: symbol-keyed and non-enumerable properties (except an error's message,
- * stack, cause and errors), `#private` fields of class instances (JavaScript offers no way to read
- * them), named properties added to arrays or to Maps, Sets, Dates and other built-ins (a RegExp
+ * stack, cause and errors), `#private` fields of instances of classes not registered with
+ * `privateState` (JavaScript offers no way to read them; `ppp2p build` registers every class that
+ * declares #private members so, and their instances are refused instead), named properties added to arrays or to Maps, Sets, Dates and other built-ins (a RegExp
  * match's `index`), getters (their current value is kept), and the resizability of ArrayBuffers.
  * Instances of unregistered subclasses of Error come back as their nearest built-in error class.
  */
@@ -132,6 +133,21 @@ interface ClassEntry {
   readonly isFrame: boolean;
   /** Whether plain assignment would run a setter or hit a read-only property; computed on first decode. */
   needsDefine?: boolean;
+  /** The class declares #private instance members (registerClass option `privateState`). */
+  readonly privateState: boolean | 'methods';
+  /** The nearest class in the prototype chain with #private members (null if none); computed on first encode. */
+  privateFrom?: ClassEntry | null;
+}
+
+/** Options of {@link registerClass}. */
+export interface RegisterClassOptions {
+  /**
+   * The class declares #private instance fields (true), or only #private methods or accessors ('methods'): a
+   * snapshot cannot carry them (a restored instance has no #private brand), so its instances, and its
+   * subclasses', are refused at a checkpoint with an UnserializableValueError instead of coming back broken.
+   * `ppp2p build` sets it from the class declaration.
+   */
+  privateState?: boolean | 'methods';
 }
 
 /**
@@ -171,9 +187,10 @@ const EXOTIC_PROTOS = new Map<object, string>([
  * that decodes the snapshot; `ppp2p build` emits `registerClass(Name, 'module.ts#Name')` for every
  * top-level class. Registering an id again (a module evaluated twice) replaces the class.
  * Instances of subclasses of Map, Set, Array, Date, typed arrays and other built-ins with internal
- * state can be registered but not serialized; subclasses of Error can.
+ * state can be registered but not serialized; subclasses of Error can. Nor can instances of a class
+ * registered with `{ privateState }` (it declares #private members), or of its subclasses.
  */
-export function registerClass(cls: abstract new (...args: never[]) => unknown, id: string): void {
+export function registerClass(cls: abstract new (...args: never[]) => unknown, id: string, options: RegisterClassOptions = {}): void {
   const proto: unknown = typeof cls === 'function' ? cls.prototype : undefined;
   if (typeof proto !== 'object' || proto === null) {
     throw new TypeError(`registerClass(cls, '${String(id)}'): cls must be a class, got ${typeof cls}.`);
@@ -187,9 +204,18 @@ export function registerClass(cls: abstract new (...args: never[]) => unknown, i
     if (p === Error.prototype) isError = true;
     exoticBase ??= EXOTIC_PROTOS.get(p);
   }
-  const entry: ClassEntry = { id, ctor: cls, proto, exoticBase, isError, isFrame: proto instanceof Frame };
+  const entry: ClassEntry = { id, ctor: cls, proto, exoticBase, isError, isFrame: proto instanceof Frame, privateState: options.privateState ?? false };
   classesById.set(id, entry);
   classesByProto.set(proto, entry);
+}
+
+/** The nearest registered class from `proto` up whose #private members a snapshot cannot carry, if any. */
+function privateStateOwner(proto: object): ClassEntry | null {
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = getPrototypeOf(p) as object | null) {
+    const entry = classesByProto.get(p);
+    if (entry !== undefined && entry.privateState !== false) return entry;
+  }
+  return null;
 }
 
 /** Built-in error classes, restored by name; instances of unregistered subclasses become the nearest one. */
@@ -354,6 +380,16 @@ class SnapshotWriter {
         throw this.#fail(
           `an instance of class '${entry.ctor.name}', a subclass of ${entry.exoticBase} ` +
             `(instances of subclasses of built-ins with internal state cannot be serialized; hold a plain ${entry.exoticBase} instead)`,
+          depth,
+        );
+      }
+      const privateFrom = entry.privateFrom === undefined ? (entry.privateFrom = privateStateOwner(proto)) : entry.privateFrom;
+      if (privateFrom !== null) {
+        const inherited = privateFrom === entry ? '' : ` (inherited from class '${privateFrom.ctor.name}')`;
+        const what = privateFrom.privateState === 'methods' ? 'method' : 'field';
+        throw this.#fail(
+          `an instance of class '${entry.ctor.name}', which has #private ${what}s${inherited} ` +
+            `that a snapshot cannot carry (use a TypeScript \`private\` ${what} instead)`,
           depth,
         );
       }

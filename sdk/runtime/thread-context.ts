@@ -10,6 +10,7 @@
 import { Frame, type FrameClass } from './frame.ts';
 import { encodeSnapshot } from './snapshot-codec.ts';
 import { CheckpointError, UnserializableValueError } from './errors.ts';
+import { unannouncedCallError } from './unannounced-call.ts';
 
 /** When `checkpoint()` takes a real snapshot. */
 export interface CheckpointPolicy {
@@ -32,6 +33,8 @@ export interface ThreadHost {
   send?(to: number, value: unknown, seq: number): Promise<void>;
   receive?(opts: { from?: number; timeoutMs?: number }): Promise<{ from: number; value: unknown }>;
   globals?(op: GlobalsOp, seq: number): Promise<unknown>;
+  /** Called at every checkpoint opportunity: hands coalesced sends to the host (cheap when there are none). */
+  flush?(): void;
 }
 
 export type GlobalsOp =
@@ -48,6 +51,23 @@ export interface SnapshotInfo {
   site: string;
   bytes: number;
   encodeMs: number;
+  /** `ThreadState.seq` when the snapshot was taken: the effects it covers are those numbered below it. */
+  seq: number;
+  /**
+   * The thread's consumed cursor when the snapshot was taken (`ThreadState.consumed`): once this snapshot is
+   * acknowledged, senders may trim their outboxes up to it (docs/effects-and-recovery.md).
+   */
+  consumed: Record<number, number>;
+}
+
+/** One message a thread sent, kept in its outbox until the receiver's acknowledged checkpoint covers it. */
+export interface OutboxEntry {
+  to: number;
+  seq: number;
+  /** Seq of the previous message from this thread to `to` (-1 for the first): the mailbox's FIFO chain. */
+  prev: number;
+  /** The value, encoded with the snapshot codec. */
+  bytes: Uint8Array;
 }
 
 /** The serialized state of a thread besides its frames. */
@@ -58,6 +78,12 @@ export interface ThreadState {
   /** Sequence number of the next effect (progress, send, globals op, result). */
   seq: number;
   snapshots: number;
+  /** Per sender thread id: the highest message seq this thread has received (its consumed cursor). */
+  consumed: Record<number, number>;
+  /** Per receiver thread id: the seq of the last message sent to it, the `prev` of the next one. */
+  lastSent: Record<number, number>;
+  /** Messages sent and not yet covered by their receiver's acknowledged checkpoint, in send order. */
+  outbox: OutboxEntry[];
 }
 
 /** What a snapshot holds: versioned so that a peer can refuse a format it does not know. */
@@ -70,6 +96,7 @@ export interface Snapshot {
 export class ThreadContext {
   /** `stack[d]` is the frame of the function running at call depth d (see frame.ts). */
   readonly stack: Frame[] = [];
+  /** The depth a call site announced for the function it is calling; -1 once `enter` or `called` took it. */
   depth = 0;
   /** Frames still to hand out while resuming, in caller-to-callee order. */
   #resume: Frame[] = [];
@@ -81,6 +108,8 @@ export class ThreadContext {
   #opportunities = 0;
   #nextDueAt: number;
   #forced = false;
+  /** Set to non-zero by another thread (the executor's parent) to ask for a snapshot; see watchSnapshotRequests. */
+  #requests: Int32Array | undefined;
 
   constructor(state: ThreadState, host?: ThreadHost, policy: CheckpointPolicy = {}) {
     this.state = state;
@@ -92,15 +121,25 @@ export class ThreadContext {
 
   /** A fresh thread's state: the random generator is seeded from the thread id and a seed. */
   static initialState(id: number, count: number, seed = 0x9e3779b9): ThreadState {
-    return { id, count, rng: seedRng(seed, id), seq: 0, snapshots: 0 };
+    return { id, count, rng: seedRng(seed, id), seq: 0, snapshots: 0, consumed: {}, lastSent: {}, outbox: [] };
   }
 
   get attached(): boolean {
     return this.#host !== undefined;
   }
 
-  /** Called on entry of every checkpointable function: the frame to run with. */
+  /**
+   * Called on entry of every checkpointable function: the frame to run with, stored at the depth its call
+   * site announced in `depth` (consumed here). None announced in an attached thread: the call was not a
+   * site, and the frame would overwrite its caller's (frame.ts), so the thread fails instead.
+   */
   enter(cls: FrameClass): Frame {
+    let d = this.depth;
+    if (d < 0) {
+      if (this.#host !== undefined) throw unannouncedCallError(cls, ThreadContext.prototype.enter);
+      d = 0; // detached: no snapshot is ever taken
+    }
+    this.depth = -1;
     let frame: Frame;
     if (this.#resumeIndex < this.#resume.length) {
       const next = this.#resume[this.#resumeIndex++]!;
@@ -116,14 +155,22 @@ export class ThreadContext {
     } else {
       frame = new cls();
     }
-    this.stack[this.depth] = frame;
+    this.stack[d] = frame;
     return frame;
+  }
+
+  /** Emitted around each call at a call site: once the callee returned its promise, no call is announced. */
+  called<T>(value: T): T {
+    this.depth = -1;
+    return value;
   }
 
   /** Whether this checkpoint opportunity takes a snapshot. Cheap when it does not. */
   due(): boolean {
     if (this.#host === undefined) return false;
+    this.#host.flush?.();
     if (this.#forced) return true;
+    if (this.#requests !== undefined && this.#requests[0] !== 0) return true;
     if (this.#everyN > 0) return ++this.#opportunities % this.#everyN === 0;
     const now = performance.now();
     if (now < this.#nextDueAt) return false;
@@ -136,11 +183,21 @@ export class ThreadContext {
     this.#forced = true;
   }
 
+  /**
+   * Lets another thread ask for a snapshot by storing non-zero into `flag[0]` (a SharedArrayBuffer view).
+   * A message would not do: CPU-bound thread code between checkpoints never yields to its event loop, so
+   * only memory it reads at every checkpoint opportunity reaches it (graceful leave, re-replication).
+   */
+  watchSnapshotRequests(flag: Int32Array): void {
+    this.#requests = flag;
+  }
+
   /** Takes a snapshot of frames 0..d, all of which have spilled their locals. */
   async snapshot(d: number): Promise<void> {
     const host = this.#host;
     if (host === undefined) return;
     this.#forced = false;
+    if (this.#requests !== undefined) Atomics.store(this.#requests, 0, 0);
     this.state.snapshots++;
     const frames = this.stack.slice(0, d + 1);
     const top = frames[d]!;
@@ -154,7 +211,7 @@ export class ThreadContext {
       throw describeUnserializable(err, frames, site);
     }
     const encodeMs = performance.now() - started;
-    await host.checkpoint(bytes, { number: this.state.snapshots, site, bytes: bytes.byteLength, encodeMs });
+    await host.checkpoint(bytes, { number: this.state.snapshots, site, bytes: bytes.byteLength, encodeMs, seq: this.state.seq, consumed: { ...this.state.consumed } });
   }
 
   /** Continues the suspended callee whose frame is next in the resume list. */

@@ -9,8 +9,11 @@ import { pathToFileURL } from 'node:url';
 import { ThreadContext, detachThread, type Snapshot, type ThreadHost } from './thread-context.ts';
 import { decodeSnapshot } from './snapshot-codec.ts';
 import type { ToWorker, FromWorker, StartThread } from './worker-messages.ts';
+import { ThreadMessaging } from './thread-messaging.ts';
 
 const port = parentPort!;
+/** Shared with the parent's SlotWorker: non-zero asks the running thread for a snapshot. */
+const snapshotRequests = (workerData as { snapshotRequests?: Int32Array } | undefined)?.snapshotRequests;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
 
 /** Loaded thread modules by path: a reused slot skips the module loader for the next thread. */
@@ -19,8 +22,12 @@ const modules = new Map<string, Record<string, unknown>>();
 /** Resolved by the parent's `resume` answer after it has stored a snapshot. */
 const waiting = new Map<number, () => void>();
 
+/** Message passing and globals of the running thread, when its host offers them (peers do, `ppp2p run` does not). */
+let messaging: ThreadMessaging | undefined;
+
 async function start(job: StartThread): Promise<void> {
   waiting.clear();
+  const m = (messaging = job.mailboxSize === undefined ? undefined : new ThreadMessaging(post, job.mailboxSize));
   let mod = modules.get(job.module);
   if (mod === undefined) {
     mod = (await import(pathToFileURL(job.module).href)) as Record<string, unknown>;
@@ -44,12 +51,21 @@ async function start(job: StartThread): Promise<void> {
     progress(value, seq) {
       if (open) post({ type: 'progress', value, seq });
     },
+    ...(m === undefined
+      ? {}
+      : {
+          send: (to, value, seq) => m.send(to, value, seq),
+          receive: (opts) => m.receive(opts),
+          globals: (op, seq) => m.globals(op, seq),
+          flush: () => m.flush(),
+        }),
   };
   let result: unknown;
   try {
     result = await runThread(job, entry, host);
   } finally {
     open = false;
+    m?.close();
     detachThread();
   }
   post({ type: 'result', value: result });
@@ -60,9 +76,13 @@ async function runThread(job: StartThread, entry: unknown, host: ThreadHost): Pr
   if (job.snapshot !== undefined) {
     const snap = decodeSnapshot(job.snapshot) as Snapshot;
     const ctx = new ThreadContext(snap.thread, host, job.policy);
+    messaging?.attach(ctx.state, true);
+    if (snapshotRequests !== undefined) ctx.watchSnapshotRequests(snapshotRequests);
     result = await ctx.resume(snap.frames);
   } else {
     const ctx = new ThreadContext(ThreadContext.initialState(job.threadId, job.threadCount, job.seed), host, job.policy);
+    messaging?.attach(ctx.state, false);
+    if (snapshotRequests !== undefined) ctx.watchSnapshotRequests(snapshotRequests);
     result = await ctx.run(entry as (...a: unknown[]) => Promise<unknown>, job.args);
   }
   return result;
@@ -77,7 +97,8 @@ port.on('message', (m: ToWorker) => {
   } else if (m.type === 'continue') {
     waiting.get(m.number)?.();
     waiting.delete(m.number);
+  } else if (m.type === 'reply' || m.type === 'host') {
+    messaging?.onMessage(m);
   }
 });
 post({ type: 'ready' });
-void workerData;

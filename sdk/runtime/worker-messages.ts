@@ -1,5 +1,5 @@
 /** Messages between an executor slot (thread-worker.ts) and the process that drives it. */
-import type { CheckpointPolicy, SnapshotInfo } from './thread-context.ts';
+import type { CheckpointPolicy, GlobalsOp, OutboxEntry, SnapshotInfo } from './thread-context.ts';
 
 export interface StartThread {
   type: 'start';
@@ -13,13 +13,60 @@ export interface StartThread {
   policy?: CheckpointPolicy;
   /** Resume from these snapshot bytes instead of starting from `args`. */
   snapshot?: Uint8Array;
+  /** Messages to one receiver this thread may have in flight (not yet in the receiver's mailbox) before `send` waits. @default 256 */
+  mailboxSize?: number;
 }
 
-export type ToWorker = StartThread | { type: 'continue'; number: number };
+export type ToWorker = StartThread | { type: 'continue'; number: number } | ToWorkerMessaging;
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'snapshot'; bytes: Uint8Array; info: SnapshotInfo }
   | { type: 'progress'; value: unknown; seq: number }
   | { type: 'result'; value: unknown }
-  | { type: 'error'; name: string; message: string; stack: string };
+  | { type: 'error'; name: string; message: string; stack: string }
+  | FromWorkerMessaging;
+
+// ── message passing and globals (thread-messaging.ts on the thread's side; the peer's message manager on the host's) ──
+
+/** Ids of calls are per thread run; the host answers every call with one `reply` of the same id. */
+export type ThreadCall =
+  /** The next messages for this thread (from one sender if `from` is set): at least one, at most `max`. */
+  | { kind: 'receive'; from?: number; timeoutMs?: number; max: number }
+  /** One globals operation, values encoded with the snapshot codec; exactly-once by (thread, seq) at the owner. */
+  | { kind: 'globals'; seq: number; op: GlobalsOp['op']; name: string; value?: Uint8Array; expected?: Uint8Array; write?: boolean };
+
+/** What a thread tells its host without waiting for an answer. */
+export type ThreadNotice =
+  /** Deliver these messages, in order (sends are coalesced until the thread yields or calls the host otherwise). */
+  | { kind: 'send'; entries: OutboxEntry[] }
+  /** Deliver these outbox entries again (after a resume, or when asked by `outbox-resend`); duplicates are dropped. */
+  | { kind: 'resend'; entries: OutboxEntry[] }
+  /** Posted before the thread code runs: where this thread's mailbox starts (its snapshot's consumed cursor). */
+  | { kind: 'cursor'; consumed: Record<number, number> }
+  /** Posted when the thread ends (before its result or error): its outbox, which the owner keeps from now on. */
+  | { kind: 'residual'; entries: OutboxEntry[] };
+
+/** What the host tells a running thread. */
+export type HostNotice =
+  /** Messages to `to` numbered up to `upTo` were handed to that thread (or dropped, if it ended): the sender's window opens again. */
+  | { kind: 'acked'; to: number; upTo: number }
+  /** The receiver checkpointed past `upTo` (or finished): outbox entries to it up to there are no longer needed. */
+  | { kind: 'outbox-trim'; to: number; upTo: number }
+  /** Post the outbox entries to `to` numbered above `after` as a `resend` (the receiver resumed and misses them). */
+  | { kind: 'outbox-resend'; to: number; after: number };
+
+/** The host's answer to a ThreadCall. */
+export type CallReply =
+  | { type: 'reply'; id: number; ok: true; value?: unknown }
+  | { type: 'reply'; id: number; ok: false; name: string; message: string; code?: string };
+
+/** A message delivered to a thread by its host (the answer to a `receive` call holds one or more). */
+export interface Delivered {
+  from: number;
+  seq: number;
+  bytes: Uint8Array;
+}
+
+export type ToWorkerMessaging = CallReply | { type: 'host'; notice: HostNotice };
+export type FromWorkerMessaging = { type: 'call'; id: number; call: ThreadCall } | { type: 'notice'; notice: ThreadNotice };

@@ -160,3 +160,72 @@ export async function outer(): Promise<void> {
     expect(r.transformed).toEqual([]);
   });
 });
+
+describe('analysis: awaited calls the checker cannot tie to an implementation are sites by name', () => {
+  test('an any receiver, a structural type, an interface member outside any family and a function-typed value', () => {
+    const r = analyzeSources('unresolved', {
+      'lib.ts': `${header}
+class Hidden {
+  async render(): Promise<string> { await checkpoint(); return 'h'; }
+}
+export function make(): { render(): Promise<string> } { return new Hidden(); }
+export async function step(): Promise<void> { await checkpoint(); }
+`,
+      'main.ts': `import { make, step } from './lib.ts';
+interface Renderer { render(): Promise<string> }
+export async function structural(): Promise<string> { const h = make(); return await h.render(); }
+export async function viaAny(j: any): Promise<void> { await j.render(); }
+export async function viaInterface(r: Renderer): Promise<string> { return await r.render(); }
+export async function viaParam(step: () => Promise<void>): Promise<void> { await step(); }
+export async function viaProperty(o: { step: () => Promise<void> }): Promise<void> { await o['step'](); }
+export async function transitive(j: any): Promise<void> { await viaAny(j); }
+export async function otherName(run: () => Promise<void>, j: any): Promise<void> { await run(); await j.other(); }
+export async function direct(): Promise<void> { await step(); }
+`,
+    });
+    expect(r.transformed).toEqual([
+      'lib.ts#Hidden.render',
+      'lib.ts#step',
+      'main.ts#direct',
+      'main.ts#structural',
+      'main.ts#transitive',
+      'main.ts#viaAny',
+      'main.ts#viaInterface',
+      'main.ts#viaParam',
+      'main.ts#viaProperty',
+    ]);
+    expect(r.sites.filter((s) => s.startsWith('main.ts'))).toEqual([
+      'main.ts:10 call',
+      'main.ts:3 call',
+      'main.ts:4 call',
+      'main.ts:5 call',
+      'main.ts:6 call',
+      'main.ts:7 call',
+      'main.ts:8 call',
+    ]);
+  });
+
+  test('calls resolved to implementations that never checkpoint stay plain, whatever their name', () => {
+    const r = analyzeSources('resolved-by-name', {
+      'a.ts': `${header}
+import { globals } from 'ppp2p';
+export async function run(): Promise<void> { await checkpoint(); }
+export async function get(): Promise<void> { await checkpoint(); }
+export async function resolve(): Promise<void> { await checkpoint(); }
+class A { async run(): Promise<number> { return 1; } }
+class B { async run(): Promise<number> { return 2; } }
+export async function union(x: A | B): Promise<number> { return await x.run(); }
+export async function sdk(): Promise<unknown> { return await globals.get('k'); }
+export async function lib(): Promise<number> { return await Promise.resolve(1); }
+export async function nested(j: any): Promise<void> {
+  const inner = async (): Promise<void> => { await j.run(); };
+  await inner();
+}
+export async function forAwait(j: any, xs: AsyncIterable<number>): Promise<void> {
+  for await (const x of xs) await j.run(x);
+}
+`,
+    });
+    expect(r.transformed).toEqual(['a.ts#get', 'a.ts#resolve', 'a.ts#run']);
+  });
+});

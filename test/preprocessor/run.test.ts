@@ -189,8 +189,9 @@ export async function main(): Promise<string[]> {
 });
 
 describe('run: private methods', () => {
-  // An instance restored from a snapshot has no private brand (the codec cannot run the
-  // constructor), so #private members only work on instances that are not carried by a snapshot.
+  // An instance restored from a snapshot would have no private brand (the codec cannot run the
+  // constructor), so a snapshot that holds one fails instead (test/runtime/unserializable-at-checkpoint.test.ts);
+  // #private members work on instances that are not carried by a snapshot.
   test('an instance private method and a static private method checkpoint (no migration)', async () => {
     const b = buildSources('run-private', {
       'private.ts': `import { checkpoint } from 'ppp2p';

@@ -544,6 +544,41 @@ describe('snapshot codec: values that cannot be serialized', () => {
     expect(err.path).toEqual(['s']);
   });
 
+  it('refuses instances of classes registered with privateState, and of their subclasses, naming the class that has them', () => {
+    class Wallet {
+      #coins = 3;
+      get coins(): number {
+        return this.#coins;
+      }
+    }
+    class Purse extends Wallet {
+      label = 'p';
+    }
+    class Gate {
+      #check(): boolean {
+        return true;
+      }
+      open(): boolean {
+        return this.#check();
+      }
+    }
+    registerClass(Wallet, 'test#Wallet', { privateState: true });
+    registerClass(Purse, 'test#Purse');
+    registerClass(Gate, 'test#Gate', { privateState: 'methods' });
+    const own = unserializable({ w: [new Wallet()] });
+    expect(own.what).toBe(
+      "an instance of class 'Wallet', which has #private fields that a snapshot cannot carry (use a TypeScript `private` field instead)",
+    );
+    expect(own.path).toEqual(['w', 0]);
+    expect(unserializable({ p: new Purse() }).what).toBe(
+      "an instance of class 'Purse', which has #private fields (inherited from class 'Wallet') that a snapshot cannot carry " +
+        '(use a TypeScript `private` field instead)',
+    );
+    expect(unserializable({ g: new Gate() }).what).toContain("class 'Gate', which has #private methods that a snapshot cannot carry");
+    // The class itself, held as a value, still travels by id.
+    expect(roundTrip({ cls: Wallet }).cls).toBe(Wallet);
+  });
+
   it('points into Sets, Map keys, class fields and outlined deep values', () => {
     expect(unserializable({ s: new Set([1, () => 2]) }).path).toEqual(['s', 1]);
     expect(unserializable({ m: new Map([[Symbol('k'), 1]]) }).path).toEqual(['m', 'keys()[0]']);

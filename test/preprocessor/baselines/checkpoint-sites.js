@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // Checkpoint sites and call sites in a loop; `return await` of a checkpointable call.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class island$Frame extends $rt.Frame {
     static id = "checkpoint-sites.ts#island";
     static layout = "4089d1e5a905b9ba";
@@ -66,7 +66,7 @@ export async function island(seed, gens) {
             $f.gens = gens;
             $f.best = best;
             $f.g = g;
-            best = await evolve(best);
+            best = await $t.called(evolve(best));
         }
     }
     return best;
@@ -103,7 +103,7 @@ export async function twice(x) {
         $t.depth = $d + 1;
         $f.pc = 1;
         $f.x = x;
-        await evolve(x);
+        await $t.called(evolve(x));
     }
     if ($pc === 2) {
         $pc = 0;
@@ -114,7 +114,7 @@ export async function twice(x) {
         $t.depth = $d + 1;
         $f.pc = 2;
         $f.x = x;
-        return await evolve(x + 1);
+        return await $t.called(evolve(x + 1));
     }
 }
 $rt.registerExport(twice, import.meta.url, "twice");

@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // Class methods: instance (`this` in an arrow), static, private, override and super calls.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class Counter$add$Frame extends $rt.Frame {
     static id = "classes.ts#Counter.add";
     static layout = "c65ab396f224a17a";
@@ -103,7 +103,7 @@ export class Counter {
             $t.depth = $d + 1;
             $f.pc = 1;
             $f.self = this;
-            return await this.#secret();
+            return await $t.called(this.#secret());
         }
     }
     static {
@@ -113,7 +113,7 @@ export class Counter {
 Counter$add$Frame.fn = Counter.prototype.add;
 Counter$static$create$Frame.fn = function () { return Counter.create.call(this ?? Counter); };
 Counter$reveal$Frame.fn = Counter.prototype.reveal;
-$rt.registerClass(Counter, "classes.ts#Counter");
+$rt.registerClass(Counter, "classes.ts#Counter", { privateState: "methods" });
 export class Doubler extends Counter {
     async add(n) {
         const $t = $rt.currentThread(), $d = $t.depth, $f = $t.enter(Doubler$add$Frame);
@@ -132,7 +132,7 @@ export class Doubler extends Counter {
             $f.pc = 1;
             $f.n = n;
             $f.self = this;
-            base = await super.add(n);
+            base = await $t.called(super.add(n));
         }
         return base * 2;
     }

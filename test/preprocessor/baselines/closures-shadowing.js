@@ -1,7 +1,7 @@
 import * as $rt from "ppp2p/runtime";
 // Closures (not frame fields: re-created on resume), a hoisted nested function, and names renamed
 // apart where a block shadows them. (`var` is covered by run.test.ts: lint forbids it here.)
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class closures$Frame extends $rt.Frame {
     static id = "closures-shadowing.ts#closures";
     static layout = "81ad68fa4b4f2ef5";

@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // if/else chains with sites in some branches, unbraced bodies, a site in the condition.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class flag$Frame extends $rt.Frame {
     static id = "conditionals.ts#flag";
     static layout = "ff276408f91502b4";
@@ -87,7 +87,7 @@ export async function classify(n) {
         $f.pc = 3;
         $f.n = n;
         $f.out = out;
-        $v1 = await flag(n);
+        $v1 = await $t.called(flag(n));
     }
     if ($v1) {
         out.push('big');

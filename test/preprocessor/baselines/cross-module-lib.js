@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // The callee module of cross-module.ts.
-import { checkpoint as cp } from 'ppp2p';
+import { checkpoint as cp } from 'ppp2p/thread';
 class step$Frame extends $rt.Frame {
     static id = "cross-module-lib.ts#step";
     static layout = "229172f23d367ae6";

@@ -25,7 +25,7 @@ export async function main() {
         $t.depth = $d + 1;
         $f.pc = 1;
         $f.t = t;
-        a = await advance(1);
+        a = await $t.called(advance(1));
     }
     if ($pc === 2) {
         $pc = 0;
@@ -37,7 +37,7 @@ export async function main() {
         $f.pc = 2;
         $f.t = t;
         $f.a = a;
-        await t.addSlowly(a);
+        await $t.called(t.addSlowly(a));
     }
     return t.total;
 }

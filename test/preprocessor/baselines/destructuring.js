@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // Destructuring: a default with a site, a rest element; parameter defaults, patterns and rest.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class fallback$Frame extends $rt.Frame {
     static id = "destructuring.ts#fallback";
     static layout = "ed33f85c78467884";
@@ -68,7 +68,7 @@ export async function unpack(config) {
                 $f.pc = 1;
                 $f.config = config;
                 $f.$v1 = $v1;
-                $v2 = await fallback();
+                $v2 = await $t.called(fallback());
             }
         }
     }

@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // Sites inside expressions, linearized in evaluation order.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class give$Frame extends $rt.Frame {
     static id = "expressions.ts#give";
     static layout = "160dcd7ea89fb36f";
@@ -70,7 +70,7 @@ export async function expressions(o, maybe) {
         $f.x = x;
         $f.out = out;
         $f.$v1 = $v1;
-        $v2 = await give(2);
+        $v2 = await $t.called(give(2));
     }
     if ($pc === 0) {
         x = $v1 + $v2;
@@ -91,7 +91,7 @@ export async function expressions(o, maybe) {
         $f.out = out;
         $f.$v3 = $v3;
         $f.$v4 = $v4;
-        $v5 = await give(3);
+        $v5 = await $t.called(give(3));
     }
     if ($pc === 0) {
         $v3[$v4] = $v5;
@@ -110,7 +110,7 @@ export async function expressions(o, maybe) {
                 $f.maybe = maybe;
                 $f.x = x;
                 $f.out = out;
-                $v6 = await give('then');
+                $v6 = await $t.called(give('then'));
             }
         }
         else {
@@ -135,7 +135,7 @@ export async function expressions(o, maybe) {
                 $f.maybe = maybe;
                 $f.x = x;
                 $f.out = out;
-                $v7 = await give(4);
+                $v7 = await $t.called(give(4));
             }
         }
     }
@@ -154,7 +154,7 @@ export async function expressions(o, maybe) {
         $f.maybe = maybe;
         $f.x = x;
         $f.out = out;
-        $v8 = await give('b');
+        $v8 = await $t.called(give('b'));
     }
     if ($pc === 0) {
         out.push(`a ${$v8} c`);
@@ -173,7 +173,7 @@ export async function expressions(o, maybe) {
         $f.x = x;
         $f.out = out;
         $f.$v9 = $v9;
-        $v10 = await give(5);
+        $v10 = await $t.called(give(5));
     }
     if ($pc === 0) {
         out.push({ first: $v9, second: $v10, ...o });
@@ -192,7 +192,7 @@ export async function expressions(o, maybe) {
         $f.x = x;
         $f.out = out;
         $f.$v11 = $v11;
-        $v12 = await give(6);
+        $v12 = await $t.called(give(6));
     }
     if ($pc === 0) {
         out.push(Math.max($v11, $v12));
@@ -216,7 +216,7 @@ export async function expressions(o, maybe) {
             $f.out = out;
             $f.$v13 = $v13;
             $f.$v14 = $v14;
-            $v15 = await give(7);
+            $v15 = await $t.called(give(7));
         }
         $v14 = $v13.f($v15);
     }

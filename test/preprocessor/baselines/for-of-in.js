@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // for-of over an array (index loop), over a Map and a string (cursor), for-in (key cursor).
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class iterate$Frame extends $rt.Frame {
     static id = "for-of-in.ts#iterate";
     static layout = "b581de340ff201eb";

@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // while, do-while, sites in a for header (desugared), labeled break and continue.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class next$Frame extends $rt.Frame {
     static id = "loops.ts#next";
     static layout = "209e03a1ceaf33f8";
@@ -76,7 +76,7 @@ export async function loops(n) {
                 $f.n = n;
                 $f.total = total;
                 $f.$v1 = $v1;
-                $v2 = await next(total);
+                $v2 = await $t.called(next(total));
             }
             total = $v1 + $v2;
         } while (total < 2 * n);
@@ -104,7 +104,7 @@ export async function loops(n) {
                 $f.n = n;
                 $f.total = total;
                 $f.i = i;
-                i = await next(i);
+                i = await $t.called(next(i));
             }
         }
     }

@@ -1,7 +1,7 @@
 import * as $rt from "ppp2p/runtime";
 // Module-level `const` arrow functions and function expressions are checkpointable functions too;
 // an arrow's expression body is lowered as `return <expression>`.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class addLater$Frame extends $rt.Frame {
     static id = "module-const-functions.ts#addLater";
     static layout = "0df069a9da4dd46b";
@@ -64,7 +64,7 @@ const twice = async (n) => {
         $t.depth = $d + 1;
         $f.pc = 1;
         $f.n = n;
-        return await addLater(n, n);
+        return await $t.called(addLater(n, n));
     }
 };
 twice$Frame.fn = twice;
@@ -84,7 +84,7 @@ export const label = async function (n) {
         $t.depth = $d + 1;
         $f.pc = 1;
         $f.n = n;
-        $v1 = await twice(n);
+        $v1 = await $t.called(twice(n));
     }
     return `#${$v1}`;
 };

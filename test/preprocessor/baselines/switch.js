@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // switch: sites in the discriminant, a case test and clauses; fallthrough; a clause declaration.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class pick$Frame extends $rt.Frame {
     static id = "switch.ts#pick";
     static layout = "38c1713e2e6dcf92";
@@ -60,7 +60,7 @@ export async function choose(v) {
             $f.v = v;
             $f.out = out;
             $f.$sw1 = $sw1;
-            $v1 = await pick(v);
+            $v1 = await $t.called(pick(v));
         }
         if ($pc <= 2) {
             if ($pc === 0 && $v1 === 1) {
@@ -79,7 +79,7 @@ export async function choose(v) {
                     $f.out = out;
                     $f.$sw1 = $sw1;
                     $f.$v1 = $v1;
-                    $v2 = await pick(2);
+                    $v2 = await $t.called(pick(2));
                 }
                 if ($v1 === $v2) {
                     $sw1 = 1;

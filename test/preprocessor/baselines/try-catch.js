@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // try/catch with sites in the try block and in the catch block (resume through a sentinel throw).
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class guarded$Frame extends $rt.Frame {
     static id = "try-catch.ts#guarded";
     static layout = "24174fec3df78d28";

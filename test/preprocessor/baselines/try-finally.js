@@ -1,6 +1,6 @@
 import * as $rt from "ppp2p/runtime";
 // Sites in finally: completion records for return, throw, break and continue through it.
-import { checkpoint } from 'ppp2p';
+import { checkpoint } from 'ppp2p/thread';
 class finish$Frame extends $rt.Frame {
     static id = "try-finally.ts#finish";
     static layout = "43692f1e4cfb62f9";

@@ -1,0 +1,110 @@
+/**
+ * Real daemons and built thread fixtures for the message-passing and globals tests.
+ *
+ * Daemons are child processes (peer-controller/embedded-peer.ts) on loopback sharing a fresh swarm key; each can
+ * have its own number of slots (a controller with 0 slots runs no threads, so that killing a worker never kills
+ * the owner). Fixtures are built from fixtures/*.ts with the preprocessor (`ppp2p build`), so that they checkpoint.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startPeerProcess, type PeerProcess } from '../../peer-controller/embedded-peer.ts';
+import { connect } from '../../peer-controller/connection.ts';
+import type { MessageOf } from '../../peer-controller/protocol/messages.ts';
+import { buildProject, formatDiagnostic } from '../../preprocessor/index.ts';
+import type * as Threads from './fixtures/threads.ts';
+
+const here = import.meta.dirname;
+
+/** Builds fixtures/ with `ppp2p build` into test/.out/messaging/<label>/ and imports the thread module. */
+export async function loadThreads(label: string): Promise<typeof Threads> {
+  const outDir = resolve(here, '../.out/messaging', label);
+  const { diagnostics } = buildProject({ rootDir: join(here, 'fixtures'), outDir });
+  if (diagnostics.length > 0) throw new Error(`ppp2p build of the fixtures failed:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
+  return (await import(pathToFileURL(join(outDir, 'threads.js')).href)) as typeof Threads;
+}
+
+export class PeerSwarm {
+  readonly key = randomBytes(32);
+  readonly dir = mkdtempSync(join(tmpdir(), 'ppp2p-msg-test-'));
+  readonly peers: PeerProcess[] = [];
+
+  /** Starts one daemon per entry of `slots` (the first is the seed the others join) and waits until all see each other. */
+  async start(slots: number[], logLevel: 'warn' | 'info' | 'debug' | 'error' = 'warn'): Promise<PeerProcess[]> {
+    const started: PeerProcess[] = [];
+    for (const s of slots) {
+      const seed = this.peers[0]?.url ?? started[0]?.url;
+      started.push(
+        await startPeerProcess(
+          {
+            swarmKey: this.key.toString('base64'),
+            join: seed === undefined ? [] : [seed],
+            slots: s,
+            dataDir: join(this.dir, `peer-${this.peers.length + started.length}`),
+            logLevel,
+          },
+          { stdout: null },
+        ),
+      );
+    }
+    this.peers.push(...started);
+    await this.waitForMembers(this.peers.length);
+    return started;
+  }
+
+  get controller(): PeerProcess {
+    return this.peers[0]!;
+  }
+
+  async waitForMembers(n: number, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const reply = await this.#request(this.controller, { t: 'members' });
+      if (reply.t === 'members-reply' && reply.peers.filter((p) => p.state === 'alive').length === n) return;
+      if (Date.now() > deadline) throw new Error(`expected ${n} live peers`);
+      await sleep(100);
+    }
+  }
+
+  async status(p: PeerProcess): Promise<MessageOf<'vc-status-reply'>> {
+    const reply = await this.#request(p, { t: 'vc-status' });
+    if (reply.t !== 'vc-status-reply') throw new Error(`unexpected ${reply.t}`);
+    return reply;
+  }
+
+  peer(id: string | undefined): PeerProcess {
+    const p = this.peers.find((x) => x.peerId === id);
+    if (p === undefined) throw new Error(`no peer ${String(id)} in this swarm`);
+    return p;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.peers.map((p) => p.stop()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async #request(p: PeerProcess, msg: { t: 'members' } | { t: 'vc-status' }): Promise<MessageOf<'members-reply' | 'vc-status-reply'>> {
+    const conn = await connect(p.url, { swarmKey: this.key, role: 'client', peerId: `test-${randomBytes(3).toString('hex')}` });
+    try {
+      return (await conn.request(msg)) as MessageOf<'members-reply' | 'vc-status-reply'>;
+    } finally {
+      conn.close();
+    }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `pred` holds; throws naming `what` after `timeoutMs`. */
+export async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(25);
+  }
+}
