@@ -5,9 +5,12 @@
  * host accepts snapshots (default policy: at most one snapshot per second, really encoded). Rounds
  * alternate so that both see the same machine state; medians are compared.
  *
- *   npx tsx bench/transform-overhead.ts [--rounds 7] [--outer 2000] [--inner 50000]
+ * The same comparison is then made on the TSP sample's generation loop (samples/tsp/island.ts, one
+ * island, checkpoint per generation), native against the build the sample itself uses.
  *
- * Prints JSON: { native_ms, transformed_ms, ratio, ... }. Goal: ratio <= 1.05.
+ *   npx tsx bench/transform-overhead.ts [--rounds 7] [--outer 2000] [--inner 50000] [--tsp-generations 150]
+ *
+ * Prints JSON: { native_ms, transformed_ms, ratio, ..., tsp: { ... } }. Goal: both ratios <= 1.05.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,6 +18,9 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { buildProject, formatDiagnostic } from '../preprocessor/index.ts';
 import { ThreadContext, detachThread, type ThreadHost } from '../sdk/runtime/index.ts';
+import { loadBuiltIsland } from '../samples/tsp/built-island.ts';
+import { island as nativeIsland, type IslandConfig } from '../samples/tsp/island.ts';
+import { loadTsplib } from '../samples/tsp/tsplib.ts';
 
 const KERNEL = `import { checkpoint } from 'ppp2p';
 
@@ -42,6 +48,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '7' },
     outer: { type: 'string', default: '2000' },
     inner: { type: 'string', default: '50000' },
+    'tsp-generations': { type: 'string', default: '150' },
   },
 });
 const rounds = Number(values.rounds);
@@ -73,13 +80,13 @@ const host: ThreadHost = {
   progress() {},
 };
 
-async function time(fn: Kernel): Promise<{ ms: number; result: number }> {
+async function time<A extends unknown[], R>(fn: (...args: A) => Promise<R>, args: A): Promise<{ ms: number; result: string }> {
   const ctx = new ThreadContext(ThreadContext.initialState(0, 1), host);
   const started = performance.now();
-  const result = await ctx.run(fn, [outer, inner]);
+  const result = await ctx.run(fn, args);
   const ms = performance.now() - started;
   detachThread();
-  return { ms, result };
+  return { ms, result: JSON.stringify(result) };
 }
 
 const median = (xs: number[]): number => {
@@ -87,21 +94,43 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-// Warm both up (JIT) before measuring.
-await time(native);
-await time(transformed);
-const nativeMs: number[] = [];
-const transformedMs: number[] = [];
-let same = true;
-for (let r = 0; r < rounds; r++) {
-  const first = r % 2 === 0 ? native : transformed;
-  const second = first === native ? transformed : native;
-  const a = await time(first);
-  const b = await time(second);
-  (first === native ? nativeMs : transformedMs).push(a.ms);
-  (second === native ? nativeMs : transformedMs).push(b.ms);
-  same &&= a.result === b.result;
+/** Alternating rounds of native and transformed after a warm-up of each; medians. */
+async function compare<A extends unknown[], R>(
+  nativeFn: (...args: A) => Promise<R>,
+  transformedFn: (...args: A) => Promise<R>,
+  args: A,
+): Promise<{ nativeMs: number[]; transformedMs: number[]; same: boolean }> {
+  await time(nativeFn, args);
+  await time(transformedFn, args);
+  const nativeMs: number[] = [];
+  const transformedMs: number[] = [];
+  let same = true;
+  for (let r = 0; r < rounds; r++) {
+    const nativeFirst = r % 2 === 0;
+    const a = await time(nativeFirst ? nativeFn : transformedFn, args);
+    const b = await time(nativeFirst ? transformedFn : nativeFn, args);
+    (nativeFirst ? nativeMs : transformedMs).push(a.ms);
+    (nativeFirst ? transformedMs : nativeMs).push(b.ms);
+    same &&= a.result === b.result;
+  }
+  return { nativeMs, transformedMs, same };
 }
+
+const { nativeMs, transformedMs, same } = await compare(native, transformed, [outer, inner] as [number, number]);
+const kernelSnapshots = snapshots;
+
+// The TSP sample's generation loop: kroA100, one island, no migration, a checkpoint per generation.
+snapshots = 0;
+const tspConfig: IslandConfig = {
+  instance: loadTsplib(resolve(import.meta.dirname, '../samples/tsp/instances/kroA100.tsp')),
+  generations: Number(values['tsp-generations']),
+  seed: 1,
+  migration: 'none',
+};
+const builtIsland = await loadBuiltIsland();
+const tsp = await compare(nativeIsland, builtIsland, [tspConfig] as [IslandConfig]);
+const tspNative = median(tsp.nativeMs);
+const tspTransformed = median(tsp.transformedMs);
 const nativeMedian = median(nativeMs);
 const transformedMedian = median(transformedMs);
 console.log(
@@ -115,8 +144,17 @@ console.log(
       transformed_ms: Math.round(transformedMedian * 10) / 10,
       ratio: Math.round((transformedMedian / nativeMedian) * 1000) / 1000,
       same_result: same,
-      snapshots_taken: snapshots,
+      snapshots_taken: kernelSnapshots,
       snapshot_bytes: snapshotBytes,
+      tsp: {
+        instance: 'kroA100',
+        generations: tspConfig.generations,
+        native_ms: Math.round(tspNative * 10) / 10,
+        transformed_ms: Math.round(tspTransformed * 10) / 10,
+        ratio: Math.round((tspTransformed / tspNative) * 1000) / 1000,
+        same_result: tsp.same,
+        snapshots_taken: snapshots,
+      },
     },
     null,
     2,

@@ -100,7 +100,7 @@ out.write(same ? 'same tour: the failure was invisible to the application.\n' : 
 out.write(`
 What to try next:
   npm run tsp -- --instance samples/tsp/instances/kroA100.tsp --islands 4 --generations 500 --migration global --peers 2
-  npx ppp2p build samples/tsp --out /tmp/tsp-built && npx ppp2p run --help
+  npx ppp2p build test/corpus --out test/.out/try && npx ppp2p run test/.out/try/recursion-fib.js main --migrate-every 1
   three terminals: see "Three terminals" in README.md (two \`ppp2p peer\`, one application)
 `);
 process.exitCode = same ? 0 : 1;
