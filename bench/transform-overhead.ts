@@ -8,7 +8,7 @@
  * The same comparison is then made on the TSP sample's generation loop (samples/tsp/island.ts, one
  * island, checkpoint per generation), native against the build the sample itself uses.
  *
- *   npx tsx bench/transform-overhead.ts [--rounds 7] [--outer 2000] [--inner 50000] [--tsp-generations 150]
+ *   npx tsx bench/transform-overhead.ts [--rounds 7] [--outer 2000] [--inner 50000] [--tsp-generations 2500]
  *
  * Prints JSON: { native_ms, transformed_ms, ratio, ..., tsp: { ... } }. Goal: both ratios <= 1.05.
  */
@@ -48,7 +48,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '7' },
     outer: { type: 'string', default: '2000' },
     inner: { type: 'string', default: '50000' },
-    'tsp-generations': { type: 'string', default: '150' },
+    'tsp-generations': { type: 'string', default: '2500' },
   },
 });
 const rounds = Number(values.rounds);
