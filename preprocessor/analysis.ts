@@ -27,6 +27,7 @@ import {
   isStatic,
   memberNameText,
   moduleConstOf,
+  outerParent,
   skipOuter,
   type CheckpointableFunction,
   type FunctionWithBody,
@@ -211,17 +212,8 @@ function inForAwaitBody(call: ts.Node, fn: ts.Node): boolean {
 
 /** The `await` that directly consumes a call, if any. */
 function skipToAwait(call: ts.CallExpression): ts.AwaitExpression | undefined {
-  let node: ts.Node = call;
-  while (
-    ts.isParenthesizedExpression(node.parent) ||
-    ts.isAsExpression(node.parent) ||
-    ts.isTypeAssertionExpression(node.parent) ||
-    ts.isNonNullExpression(node.parent) ||
-    ts.isSatisfiesExpression(node.parent)
-  ) {
-    node = node.parent;
-  }
-  return ts.isAwaitExpression(node.parent) ? node.parent : undefined;
+  const consumer = outerParent(call);
+  return ts.isAwaitExpression(consumer) ? consumer : undefined;
 }
 
 /** Resolves what a call may invoke, through aliases, with the type checker. */
