@@ -264,19 +264,9 @@ function reverse(tour: Int32Array, pos: Int32Array, n: number, i: number, j: num
   len += 1;
   if (len * 2 > n) {
     // Reversing the complement gives the same cycle and moves fewer cities.
-    const ni = j + 1 === n ? 0 : j + 1;
-    j = i === 0 ? n - 1 : i - 1;
-    i = ni;
-    len = n - len;
-  }
-  for (let s = len >> 1; s > 0; s--) {
-    const a = tour[i]!, b = tour[j]!;
-    tour[i] = b;
-    pos[b] = i;
-    tour[j] = a;
-    pos[a] = j;
-    if (++i === n) i = 0;
-    if (--j < 0) j = n - 1;
+    reverseExact(tour, pos, n, j + 1 === n ? 0 : j + 1, i === 0 ? n - 1 : i - 1);
+  } else {
+    reverseExact(tour, pos, n, i, j);
   }
 }
 
