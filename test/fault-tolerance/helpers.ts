@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startPeerProcess, type PeerProcess } from '../../peer-controller/embedded-peer.ts';
 import { connect } from '../../peer-controller/connection.ts';
+import { askPeer } from '../support/ask-peer.ts';
 import type { LogLevel } from '../../peer-controller/log.ts';
 import type { MessageOf } from '../../peer-controller/protocol/messages.ts';
 import { buildProject, formatDiagnostic } from '../../preprocessor/index.ts';
@@ -198,14 +199,7 @@ export class FaultSwarm {
 
   /** `vc-status` of a peer (the controller by default). */
   async status(via: PeerProcess = this.#controller): Promise<VcStatus> {
-    const conn = await connect(via.url, { swarmKey: this.key, role: 'client', peerId: `ft-${randomBytes(3).toString('hex')}` });
-    try {
-      const reply = await conn.request({ t: 'vc-status' });
-      if (reply.t !== 'vc-status-reply') throw new Error(`unexpected ${reply.t}`);
-      return reply;
-    } finally {
-      conn.close();
-    }
+    return askPeer(via.url, this.key, 'vc-status');
   }
 
   /** The controller's view of one thread. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startPeerProcess, type PeerProcess } from '../../peer-controller/embedded-peer.ts';
-import { connect } from '../../peer-controller/connection.ts';
+import { askPeer } from '../support/ask-peer.ts';
 import type { MessageOf } from '../../peer-controller/protocol/messages.ts';
 import { buildProject, formatDiagnostic } from '../../preprocessor/index.ts';
 import type * as Threads from './fixtures/threads.ts';
@@ -61,17 +61,15 @@ export class PeerSwarm {
   async waitForMembers(n: number, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const reply = await this.#request(this.controller, { t: 'members' });
-      if (reply.t === 'members-reply' && reply.peers.filter((p) => p.state === 'alive').length === n) return;
+      const reply = await askPeer(this.controller.url, this.key, 'members');
+      if (reply.peers.filter((p) => p.state === 'alive').length === n) return;
       if (Date.now() > deadline) throw new Error(`expected ${n} live peers`);
       await sleep(100);
     }
   }
 
   async status(p: PeerProcess): Promise<MessageOf<'vc-status-reply'>> {
-    const reply = await this.#request(p, { t: 'vc-status' });
-    if (reply.t !== 'vc-status-reply') throw new Error(`unexpected ${reply.t}`);
-    return reply;
+    return askPeer(p.url, this.key, 'vc-status');
   }
 
   peer(id: string | undefined): PeerProcess {
@@ -85,14 +83,6 @@ export class PeerSwarm {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  async #request(p: PeerProcess, msg: { t: 'members' } | { t: 'vc-status' }): Promise<MessageOf<'members-reply' | 'vc-status-reply'>> {
-    const conn = await connect(p.url, { swarmKey: this.key, role: 'client', peerId: `test-${randomBytes(3).toString('hex')}` });
-    try {
-      return (await conn.request(msg)) as MessageOf<'members-reply' | 'vc-status-reply'>;
-    } finally {
-      conn.close();
-    }
-  }
 }
 
 export function sleep(ms: number): Promise<void> {

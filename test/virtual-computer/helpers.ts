@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { startPeerProcess, type PeerProcess } from '../../peer-controller/embedded-peer.ts';
 import { connect } from '../../peer-controller/connection.ts';
+import { askPeer } from '../support/ask-peer.ts';
 import type { MessageOf, PeerInfo } from '../../peer-controller/protocol/messages.ts';
 
 const here = import.meta.dirname;
@@ -81,14 +82,7 @@ export class TestSwarm {
 
   /** `vc-status` of one daemon. */
   async status(p: PeerProcess): Promise<MessageOf<'vc-status-reply'>> {
-    const conn = await connect(p.url, { swarmKey: this.key, role: 'client', peerId: `test-${randomBytes(3).toString('hex')}` });
-    try {
-      const reply = await conn.request({ t: 'vc-status' });
-      if (reply.t !== 'vc-status-reply') throw new Error(`unexpected ${reply.t}`);
-      return reply;
-    } finally {
-      conn.close();
-    }
+    return askPeer(p.url, this.key, 'vc-status');
   }
 
   async stop(): Promise<void> {
