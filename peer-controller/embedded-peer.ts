@@ -27,6 +27,8 @@ export interface PeerProcessConfig {
   join?: string[];
   host?: string;
   port?: number;
+  /** The URL other peers dial, when it is not the listening address (a relay or a port forward in front). */
+  advertiseUrl?: string;
   /** Slots (threads at once). @default CPU cores */
   slots?: number;
   dataDir?: string;
@@ -60,8 +62,21 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm'
  * Starts a child peer and resolves once it listens. Output of thread code in the child (console.log in a
  * virtual thread) is forwarded to this process's stdout and stderr unless `output` says otherwise.
  */
-export function startPeerProcess(config: PeerProcessConfig, output: { stdout?: NodeJS.WritableStream | null; stderr?: 'inherit' | 'ignore' } = {}): Promise<PeerProcess> {
-  const child = spawn(process.execPath, ['--enable-source-maps', '--import', tsxLoader, selfPath], {
+export function startPeerProcess(
+  config: PeerProcessConfig,
+  output: {
+    stdout?: NodeJS.WritableStream | null;
+    stderr?: 'inherit' | 'ignore';
+    /**
+     * A command the node process is started through, e.g. `['ip', 'netns', 'exec', 'h1']` to put the peer on
+     * a simulated host, or a shell that enters a cgroup and `exec`s the rest. It must exec its arguments.
+     */
+    launcher?: readonly string[];
+  } = {},
+): Promise<PeerProcess> {
+  const argv = [process.execPath, '--enable-source-maps', '--import', tsxLoader, selfPath];
+  const [command, ...args] = [...(output.launcher ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', output.stderr ?? 'inherit'],
     // The child must not keep the parent's event loop alive, nor die with the parent's terminal group on ^C
     // before the parent had a chance to stop it cleanly: stdin closing is the only signal it needs.
@@ -132,6 +147,7 @@ async function main(): Promise<void> {
     swarmKey: Buffer.from(config.swarmKey, 'base64'),
     host: config.host ?? '127.0.0.1',
     port: config.port ?? 0,
+    advertiseUrl: config.advertiseUrl,
     join: config.join ?? [],
     slots: config.slots,
     dataDir: config.dataDir,

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function benchTsp(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/tsp.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('npm run bench:tsp', () => {
+  it('measures each peer alone and both together, and writes the JSON and the chart', () => {
+    const out = mkdtempSync(join(tmpdir(), 'ppp2p-bench-tsp-test-'));
+    try {
+      const r = benchTsp(['--sizes', '30', '--tasks', '3', '--generations', '3', '--setups', 'local', '--quality-generations', '3', '--quality-seeds', '1', '--out', out]);
+      expect(r.stderr).toContain('local n=30: peer 2 alone');
+      expect(r.status).toBe(0);
+      const printed = JSON.parse(r.stdout) as {
+        setups: { setup: string; sizes: { size: number; aloneSeconds: number[]; togetherSeconds: number; islandsPerPeer: number[]; efficiency: number; maxSpeedup: number }[] }[];
+        quality: { rows: { instance: string; bestLength: number; gapPercent: number }[] };
+      };
+      expect(JSON.parse(readFileSync(join(out, 'tsp.json'), 'utf8'))).toEqual(printed);
+      const [local] = printed.setups;
+      expect(local!.setup).toBe('local');
+      const [point] = local!.sizes;
+      expect(point!.size).toBe(30);
+      expect(point!.aloneSeconds).toHaveLength(2);
+      // Every island ran on one of the two workers.
+      expect(point!.islandsPerPeer.reduce((a, b) => a + b, 0)).toBe(3);
+      expect(point!.efficiency).toBeGreaterThan(0);
+      expect(point!.maxSpeedup).toBeGreaterThanOrEqual(1);
+      expect(printed.quality.rows.map((q) => q.instance)).toEqual(['eil51', 'berlin52', 'kroA100']);
+      for (const q of printed.quality.rows) expect(q.gapPercent).toBeGreaterThanOrEqual(0);
+      const svg = readFileSync(join(out, 'tsp-speedup.svg'), 'utf8');
+      expect(svg).toContain('<polyline');
+      expect(svg).toContain('>local<');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a migration mode whose islands cannot queue, naming the flag', () => {
+    const r = benchTsp(['--migration', 'ring']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--migration must be global or none/);
+    expect(r.stderr).toContain('usage: npm run bench:tsp');
+  });
+
+  it('rejects unknown setups and flags', () => {
+    expect(benchTsp(['--setups', 'local,moon']).stderr).toMatch(/--setups takes local, heterogeneous, hosts; found 'moon'/);
+    const r = benchTsp(['--sizez', '10']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Unknown option '--sizez'/);
+  });
+});
