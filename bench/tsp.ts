@@ -342,6 +342,23 @@ interface RunResult {
   bestLength: number;
   /** Islands each worker ran (by the order the workers were given). */
   islandsPerPeer: number[];
+  /** Of each worker, the time its islands ran (from 'started' to the result) over the run's time. */
+  busyFraction: number[];
+  /** CPU seconds of each worker peer's process during the timed part (worker threads included); empty without /proc. */
+  peerCpuSeconds: number[];
+  /** CPU seconds of the controller's process during the timed part. */
+  controllerCpuSeconds?: number;
+}
+
+/** CPU seconds a process has used so far (user + system, all its threads), from /proc; undefined elsewhere. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Solves the workload for one instance on the given worker peers of a setup; the time of the timed part. */
@@ -354,10 +371,29 @@ async function timedRun(setup: Setup, workers: PeerSpec[], instance: TspInstance
       const warmup = uniformInstance(20, 1);
       await Promise.all(Array.from({ length: workers.length }, () => vc.spawn(island, { instance: warmup, generations: 1, migration: 'none', seed: 1 }).result));
       const hosts = new Map<string, number>();
+      const cpuBefore = swarm.peers.map((p) => cpuSeconds(p.pid));
       const started = performance.now();
       const threads = Array.from({ length: o.tasks }, () => vc.spawn(island, { instance, generations: o.generations, migration: o.migration, seed: 1 }));
+      // When each island started and ended, as the application saw it: a peer's islands side by side show
+      // whether it idled between them or at the end.
+      const spans = threads.map((t) => {
+        const span = { start: Number.NaN, end: Number.NaN };
+        t.once('started', () => (span.start = performance.now()));
+        void t.result.then(() => (span.end = performance.now()), () => {});
+        return span;
+      });
       const results: IslandResult[] = await Promise.all(threads.map((t) => t.result));
       const seconds = (performance.now() - started) / 1000;
+      const busy = new Map<string, number>();
+      threads.forEach((t, i) => {
+        const span = spans[i]!;
+        if (t.host !== undefined) busy.set(t.host, (busy.get(t.host) ?? 0) + (span.end - span.start) / 1000);
+      });
+      const cpuUsed = swarm.peers.map((p, i) => {
+        const after = cpuSeconds(p.pid);
+        const before = cpuBefore[i];
+        return after === undefined || before === undefined ? undefined : Number((after - before).toFixed(2));
+      });
       for (const t of threads) {
         const host = t.host;
         if (host !== undefined) hosts.set(host, (hosts.get(host) ?? 0) + 1);
@@ -366,6 +402,9 @@ async function timedRun(setup: Setup, workers: PeerSpec[], instance: TspInstance
         seconds,
         bestLength: Math.min(...results.map((r) => r.bestLength)),
         islandsPerPeer: swarm.peers.slice(1).map((p) => hosts.get(p.peerId) ?? 0),
+        busyFraction: swarm.peers.slice(1).map((p) => Number(((busy.get(p.peerId) ?? 0) / seconds).toFixed(4))),
+        peerCpuSeconds: cpuUsed.slice(1).filter((c) => c !== undefined),
+        controllerCpuSeconds: cpuUsed[0],
       };
     } finally {
       await vc.close();
@@ -382,6 +421,10 @@ interface SizeResult extends SpeedupPoint {
   togetherSeconds: number;
   islandsPerPeer: number[];
   bestLength: number;
+  /** CPU seconds of each peer alone, and of each peer and the controller in the run together. */
+  cpu: { alone: number[]; together: number[]; controllerTogether?: number };
+  /** Of each peer in the run together, the time its islands ran over the run's time. */
+  busyFraction: number[];
 }
 
 interface SetupResult {
@@ -396,18 +439,29 @@ async function measureSetup(setup: Setup, o: Options): Promise<SizeResult[]> {
   for (const size of o.sizes) {
     const instance = uniformInstance(size, 1);
     const aloneSeconds: number[] = [];
+    const aloneCpu: number[] = [];
     for (const [i, w] of setup.workers.entries()) {
       const r = await timedRun(setup, [w], instance, o);
-      log(`${setup.name} n=${size}: peer ${i + 1} alone ${r.seconds.toFixed(2)} s`);
+      log(`${setup.name} n=${size}: peer ${i + 1} alone ${r.seconds.toFixed(2)} s (cpu ${r.peerCpuSeconds.join('') || '?'} s)`);
       aloneSeconds.push(r.seconds);
+      aloneCpu.push(...r.peerCpuSeconds);
     }
     const together = await timedRun(setup, setup.workers, instance, o);
     const point = speedupPoint(size, aloneSeconds, together.seconds);
     log(
-      `${setup.name} n=${size}: both ${together.seconds.toFixed(2)} s (islands ${together.islandsPerPeer.join('/')}), ` +
+      `${setup.name} n=${size}: both ${together.seconds.toFixed(2)} s (islands ${together.islandsPerPeer.join('/')}, busy ${together.busyFraction.map((b) => `${(b * 100).toFixed(1)}%`).join('/')}, ` +
+        `cpu ${together.peerCpuSeconds.join('/') || '?'} s), ` +
         `speedup ${point.speedup.toFixed(3)} of ${point.maxSpeedup.toFixed(3)}, efficiency ${(point.efficiency * 100).toFixed(1)}%`,
     );
-    out.push({ ...point, aloneSeconds, togetherSeconds: together.seconds, islandsPerPeer: together.islandsPerPeer, bestLength: together.bestLength });
+    out.push({
+      ...point,
+      aloneSeconds,
+      togetherSeconds: together.seconds,
+      islandsPerPeer: together.islandsPerPeer,
+      bestLength: together.bestLength,
+      cpu: { alone: aloneCpu, together: together.peerCpuSeconds, controllerTogether: together.controllerCpuSeconds },
+      busyFraction: together.busyFraction,
+    });
   }
   return out;
 }
