@@ -44,13 +44,13 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec, usage: string
   return { positionals, flags };
 }
 
-/** Reads a flag as a positive integer, or throws a UsageError naming the flag. */
-export function positiveInt(flags: Parsed['flags'], name: string, usage: string): number | undefined {
+/** Reads a flag as a positive integer (or, with `min` 0, a non-negative one), or throws a UsageError naming the flag. */
+export function positiveInt(flags: Parsed['flags'], name: string, usage: string, min: 0 | 1 = 1): number | undefined {
   const v = flags[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1) {
-    throw new UsageError(`--${name} must be a positive integer, got '${String(v)}'\nusage: ${usage}`);
+  if (typeof v !== 'string' || !/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be ${min === 1 ? 'a positive integer' : 'an integer >= 0'}, got '${String(v)}'\nusage: ${usage}`);
   }
   return n;
 }

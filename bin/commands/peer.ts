@@ -23,7 +23,8 @@ const NO_KEY = `no swarm key: create one with \`ppp2p keygen > swarm.key\` and p
 const HELP = `  --host H             interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --port P             port to listen on (default ${DEFAULT_PORT}; 0 for any free port)
   --join URLS          peers to join through, comma-separated (any one that answers is enough)
-  --slots K            virtual threads run at once (default: CPU cores)
+  --slots K            virtual threads run at once (default: CPU cores; 0: a peer that owns virtual
+                       computers and holds checkpoints but runs no threads)
   --swarm-key-file F   the swarm key (ppp2p keygen > swarm.key); or env PPP2P_SWARM_KEY=<base64>
   --data-dir D         directory for this peer's files (default: a temporary one)
   --log-level L        debug, info, warn, error or silent (default info; logs go to stderr)
@@ -107,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     host: typeof flags.host === 'string' ? flags.host : undefined,
     port,
     join,
-    slots: positiveInt(flags, 'slots', usage),
+    slots: positiveInt(flags, 'slots', usage, 0),
     dataDir: typeof flags['data-dir'] === 'string' ? flags['data-dir'] : undefined,
     logLevel,
     tls,

@@ -30,4 +30,9 @@ describe('command-line flags', () => {
       expect(() => positiveInt({ n: bad }, 'n', usage)).toThrow(`--n must be a positive integer, got '${bad}'`);
     }
   });
+
+  it('takes 0 where a flag allows it, and still refuses negative numbers', () => {
+    expect(positiveInt({ slots: '0' }, 'slots', usage, 0)).toBe(0);
+    expect(() => positiveInt({ slots: '-1' }, 'slots', usage, 0)).toThrow("--slots must be an integer >= 0, got '-1'");
+  });
 });

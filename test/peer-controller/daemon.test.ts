@@ -9,6 +9,10 @@ import { HandshakeError } from '../../peer-controller/errors.ts';
 import { PROTOCOL_VERSION } from '../../peer-controller/protocol/codec.ts';
 import type { MemberRecord, PeerInfo } from '../../peer-controller/protocol/messages.ts';
 import { BIN, Swarm, waitFor, type Daemon } from './helpers.ts';
+import { join } from 'node:path';
+import { VirtualComputer } from '../../sdk/index.ts';
+import { buildFixtures } from '../virtual-computer/helpers.ts';
+import type * as Threads from '../virtual-computer/fixtures/threads.ts';
 
 let swarm: Swarm;
 
@@ -130,6 +134,23 @@ describe('daemons that are killed, stopped or misconfigured', () => {
     await waitFor(async () => (await swarm.members(a)).find((p) => p.id === b.peerId)?.state === 'dead', 2000, 'A to see B leave');
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(a.stderr()).toContain(`peer ${b.peerId} left`);
+  });
+
+  it('a daemon started with --slots 0 owns virtual computers but runs no threads itself', async () => {
+    swarm = new Swarm();
+    const owner = await swarm.start(['--slots', '0']);
+    const worker = await swarm.start(['--slots', '1', '--join', owner.url]);
+    await waitFor(async () => alive(await swarm.members(owner)).length === 2, 5000, 'join');
+    expect((await swarm.members(owner)).find((p) => p.id === owner.peerId)?.slots).toBe(0);
+    const fx = (await import(join(await buildFixtures('slots-zero'), 'threads.js'))) as typeof Threads;
+    const vc = await VirtualComputer.create({ controller: owner.url, swarmKey: swarm.key, workers: 1, enrolTimeoutMs: 5000 });
+    try {
+      expect(vc.workers.map((w) => w.id)).toEqual([worker.peerId]);
+      const where = await Promise.all([0, 1, 2].map(() => vc.spawn(fx.whereAmI, 0).result));
+      expect(where.map((w) => w.pid)).toEqual([worker.proc.pid, worker.proc.pid, worker.proc.pid]);
+    } finally {
+      await vc.close();
+    }
   });
 
   it('refuses to start without a swarm key and says how to make one', async () => {
