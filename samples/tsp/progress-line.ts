@@ -17,6 +17,8 @@ export class ProgressLine {
   readonly #exchanges = new Map<number, number>();
   #best = Infinity;
   #peers = 0;
+  /** Peers the islands moved away from because they died or left: no longer part of the count. */
+  readonly #gone = new Set<string>();
   #moved = 0;
   #started = performance.now();
   #lastDraw = 0;
@@ -41,6 +43,7 @@ export class ProgressLine {
 
   migrated(m: { island: number; from: string; to: string; reason: string }): void {
     this.#moved++;
+    if (m.reason === 'failure' || m.reason === 'leave') this.#gone.add(m.from);
     this.#draw(true);
     this.#out.write(`island ${m.island} moved from peer ${m.from.slice(0, 8)} to ${m.to.slice(0, 8)} (${m.reason}), resuming from its last checkpoint\n`);
   }
@@ -59,7 +62,7 @@ export class ProgressLine {
     let exchanges = 0;
     for (const n of this.#exchanges.values()) exchanges += n;
     const secs = ((performance.now() - this.#started) / 1000).toFixed(1);
-    return `gen ${gen}/${this.#opts.generations}  best ${best}${gap}  peers ${this.#peers}  exchanges ${exchanges}  moved ${this.#moved}  ${secs}s`;
+    return `gen ${gen}/${this.#opts.generations}  best ${best}${gap}  peers ${this.#peers - this.#gone.size}  exchanges ${exchanges}  moved ${this.#moved}  ${secs}s`;
   }
 
   #draw(force: boolean): void {
