@@ -4,7 +4,7 @@
  * for several problem sizes, in three setups, and the solution quality at a fixed budget.
  *
  * ```sh
- * npm run bench:tsp -- [--sizes 100,250,500,1000] [--tasks 12] [--generations 300] [--migration global|none]
+ * npm run bench:tsp -- [--sizes 100,250,500,1000] [--tasks 12] [--generations 300] [--repeats 1] [--migration global|none]
  *   [--setups local,heterogeneous,hosts] [--slow-quota 0.5] [--latency-ms 5] [--bandwidth-mbit 1000]
  *   [--quality-generations 300] [--quality-seeds 1,2,3] [--no-quality] [--out bench/results]
  * ```
@@ -18,7 +18,8 @@
  * a slow peer does fewer. Every run starts a fresh swarm: a controller that runs no threads (the
  * application's peer, which owns the virtual computer) and the worker peers of the run, one slot each; the
  * time is taken from the first spawn to the last result, after one short warm-up island per worker (worker
- * thread start-up and code loading are not processing). R = n / seconds.
+ * thread start-up and code loading are not processing). R = n / seconds; with `--repeats` the fastest run of
+ * each kind counts (all are in the JSON).
  *
  * Setups:
  * - `local`: two identical peers on loopback; each alone, then both.
@@ -55,7 +56,7 @@ const log = (line: string): void => void process.stderr.write(`bench:tsp ${line}
 // ── options ─────────────────────────────────────────────────────────────────────────────────────
 
 const usage =
-  'npm run bench:tsp -- [--sizes 100,250,500,1000] [--tasks 12] [--generations 300] [--migration global|none] ' +
+  'npm run bench:tsp -- [--sizes 100,250,500,1000] [--tasks 12] [--generations 300] [--repeats 1] [--migration global|none] ' +
   '[--setups local,heterogeneous,hosts] [--slow-quota 0.5] [--latency-ms 5] [--bandwidth-mbit 1000] ' +
   '[--quality-generations 300] [--quality-seeds 1,2,3] [--no-quality] [--out DIR]';
 
@@ -66,6 +67,7 @@ interface Options {
   sizes: number[];
   tasks: number;
   generations: number;
+  repeats: number;
   migration: Migration;
   setups: SetupName[];
   slowQuota: number;
@@ -104,6 +106,7 @@ function parseOptions(argv: string[]): Options {
         sizes: { type: 'string', default: '100,250,500,1000' },
         tasks: { type: 'string', default: '12' },
         generations: { type: 'string', default: '300' },
+        repeats: { type: 'string', default: '1' },
         migration: { type: 'string', default: 'global' },
         setups: { type: 'string', default: setupNames.join(',') },
         'slow-quota': { type: 'string', default: '0.5' },
@@ -130,6 +133,7 @@ function parseOptions(argv: string[]): Options {
     sizes: intList(values.sizes, 'sizes', 10),
     tasks: intList(values.tasks, 'tasks', 1)[0]!,
     generations: intList(values.generations, 'generations', 1)[0]!,
+    repeats: intList(values.repeats, 'repeats', 1)[0]!,
     migration,
     setups: setups as SetupName[],
     slowQuota: number(values['slow-quota'], 'slow-quota', (v) => v > 0 && v < 1, 'a fraction of one core between 0 and 1'),
@@ -417,11 +421,14 @@ async function timedRun(setup: Setup, workers: PeerSpec[], instance: TspInstance
 // ── the evaluation ──────────────────────────────────────────────────────────────────────────────
 
 interface SizeResult extends SpeedupPoint {
+  /** The time of each peer alone and of both together: the fastest of the repeats. */
   aloneSeconds: number[];
   togetherSeconds: number;
+  /** Every repeat's times, in the order they ran (alone per peer, together). */
+  repeats: { alone: number[]; together: number }[];
   islandsPerPeer: number[];
   bestLength: number;
-  /** CPU seconds of each peer alone, and of each peer and the controller in the run together. */
+  /** CPU seconds of each peer alone, and of each peer and the controller in the run together (fastest runs). */
   cpu: { alone: number[]; together: number[]; controllerTogether?: number };
   /** Of each peer in the run together, the time its islands ran over the run's time. */
   busyFraction: number[];
@@ -434,33 +441,44 @@ interface SetupResult {
   sizes: SizeResult[];
 }
 
+const fastest = (runs: RunResult[]): RunResult => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+
 async function measureSetup(setup: Setup, o: Options): Promise<SizeResult[]> {
   const out: SizeResult[] = [];
   for (const size of o.sizes) {
     const instance = uniformInstance(size, 1);
-    const aloneSeconds: number[] = [];
-    const aloneCpu: number[] = [];
-    for (const [i, w] of setup.workers.entries()) {
-      const r = await timedRun(setup, [w], instance, o);
-      log(`${setup.name} n=${size}: peer ${i + 1} alone ${r.seconds.toFixed(2)} s (cpu ${r.peerCpuSeconds.join('') || '?'} s)`);
-      aloneSeconds.push(r.seconds);
-      aloneCpu.push(...r.peerCpuSeconds);
+    // Repeats interleave alone and together runs, so that a disturbance of the shared machine falls on
+    // one repeat of each rather than on all runs of one kind; the fastest of each is kept.
+    const alone: RunResult[][] = setup.workers.map(() => []);
+    const together: RunResult[] = [];
+    const repeats: SizeResult['repeats'] = [];
+    for (let rep = 0; rep < o.repeats; rep++) {
+      for (const [i, w] of setup.workers.entries()) {
+        const r = await timedRun(setup, [w], instance, o);
+        log(`${setup.name} n=${size}: peer ${i + 1} alone ${r.seconds.toFixed(2)} s (cpu ${r.peerCpuSeconds.join('') || '?'} s)`);
+        alone[i]!.push(r);
+      }
+      const r = await timedRun(setup, setup.workers, instance, o);
+      log(
+        `${setup.name} n=${size}: both ${r.seconds.toFixed(2)} s (islands ${r.islandsPerPeer.join('/')}, ` +
+          `busy ${r.busyFraction.map((b) => `${(b * 100).toFixed(1)}%`).join('/')}, cpu ${r.peerCpuSeconds.join('/') || '?'} s)`,
+      );
+      together.push(r);
+      repeats.push({ alone: alone.map((runs) => runs.at(-1)!.seconds), together: r.seconds });
     }
-    const together = await timedRun(setup, setup.workers, instance, o);
-    const point = speedupPoint(size, aloneSeconds, together.seconds);
-    log(
-      `${setup.name} n=${size}: both ${together.seconds.toFixed(2)} s (islands ${together.islandsPerPeer.join('/')}, busy ${together.busyFraction.map((b) => `${(b * 100).toFixed(1)}%`).join('/')}, ` +
-        `cpu ${together.peerCpuSeconds.join('/') || '?'} s), ` +
-        `speedup ${point.speedup.toFixed(3)} of ${point.maxSpeedup.toFixed(3)}, efficiency ${(point.efficiency * 100).toFixed(1)}%`,
-    );
+    const best = fastest(together);
+    const bestAlone = alone.map(fastest);
+    const point = speedupPoint(size, bestAlone.map((r) => r.seconds), best.seconds);
+    log(`${setup.name} n=${size}: speedup ${point.speedup.toFixed(3)} of ${point.maxSpeedup.toFixed(3)}, efficiency ${(point.efficiency * 100).toFixed(1)}%`);
     out.push({
       ...point,
-      aloneSeconds,
-      togetherSeconds: together.seconds,
-      islandsPerPeer: together.islandsPerPeer,
-      bestLength: together.bestLength,
-      cpu: { alone: aloneCpu, together: together.peerCpuSeconds, controllerTogether: together.controllerCpuSeconds },
-      busyFraction: together.busyFraction,
+      aloneSeconds: bestAlone.map((r) => r.seconds),
+      togetherSeconds: best.seconds,
+      repeats,
+      islandsPerPeer: best.islandsPerPeer,
+      bestLength: best.bestLength,
+      cpu: { alone: bestAlone.flatMap((r) => r.peerCpuSeconds), together: best.peerCpuSeconds, controllerTogether: best.controllerCpuSeconds },
+      busyFraction: best.busyFraction,
     });
   }
   return out;
@@ -521,7 +539,7 @@ async function main(argv: string[]): Promise<number> {
   const result = {
     bench: 'tsp',
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version, loadAvgAtStart: startedLoad, loadAvgAtEnd: loadavg()[0]! },
-    workload: { tasks: o.tasks, generations: o.generations, migration: o.migration, instance: 'uniform random, seed 1', slotsPerPeer: 1 },
+    workload: { tasks: o.tasks, generations: o.generations, repeats: o.repeats, migration: o.migration, instance: 'uniform random, seed 1', slotsPerPeer: 1 },
     setups,
     quality: o.quality ? { islands: 4, peers: 2, migration: 'ring', generations: o.qualityGenerations, rows: quality } : undefined,
   };
