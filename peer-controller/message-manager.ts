@@ -33,6 +33,12 @@ import { GlobalVariableManager, DEFAULT_LOCK_LEASE_MS, type GlobalsReply } from 
 
 export { DEFAULT_MAILBOX_SIZE, DEFAULT_LOCK_LEASE_MS };
 
+/** Longest an ack waits to cover more messages (senders retransmit after 2 s without one). */
+const ACK_DELAY_MS = 20;
+
+/** When a message needs an ack: not at all, at the end of this turn, or within ACK_DELAY_MS. */
+type Ack = 'none' | 'now' | 'later';
+
 /** A globals request waits for a lock as long as it takes; only its connection closing ends it. */
 const GLOBALS_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -83,6 +89,8 @@ interface SenderState {
   origin: string;
   /** The sender round last refused: one refusal per round is enough (the sender goes back on it). */
   refusedRound: number;
+  /** Messages handed to the thread since the sender's host was last sent an ack. */
+  unacked: number;
 }
 
 /**
@@ -130,6 +138,20 @@ export class Mailbox {
   /** The last seq from `from` handed to the thread (-1: none). */
   consumed(from: number): number {
     return this.#senders.get(from)?.consumed ?? -1;
+  }
+
+  /**
+   * Whether `from`'s host should hear of consumption now rather than after a delay: a quarter of the mailbox
+   * was handed to the thread since its last ack, so its window may be running out.
+   */
+  ackDue(from: number): boolean {
+    return (this.#senders.get(from)?.unacked ?? 0) >= Math.max(1, this.capacity >> 2);
+  }
+
+  /** An ack with this mailbox's state for `from` went out. */
+  acked(from: number): void {
+    const s = this.#senders.get(from);
+    if (s !== undefined) s.unacked = 0;
   }
 
   /**
@@ -230,6 +252,7 @@ export class Mailbox {
     for (const m of batch) {
       const s = this.#senders.get(m.from)!;
       if (m.seq > s.consumed) s.consumed = m.seq;
+      s.unacked++;
       senders.add(m.from);
     }
     for (const f of senders) this.#events.consumed(f, this.#senders.get(f)!.origin);
@@ -239,7 +262,7 @@ export class Mailbox {
 
   #sender(from: number, origin: string): SenderState {
     let s = this.#senders.get(from);
-    if (s === undefined) this.#senders.set(from, (s = { accepted: -1, consumed: -1, origin, refusedRound: -1 }));
+    if (s === undefined) this.#senders.set(from, (s = { accepted: -1, consumed: -1, origin, refusedRound: -1, unacked: 0 }));
     if (origin !== '') s.origin = origin;
     return s;
   }
@@ -323,6 +346,7 @@ export class MessageManager {
   /** Acks to send at the end of this turn of the event loop, one per pair and sender host (cumulative). */
   readonly #acks = new Map<string, { vc: string; owner: string; from: number; origin: string; box: Mailbox }>();
   #flushScheduled = false;
+  #ackTimer: NodeJS.Timeout | undefined;
 
   constructor(init: MessageManagerInit) {
     this.#links = init.links;
@@ -358,7 +382,7 @@ export class MessageManager {
     const mailboxSize = init.mailboxSize ?? DEFAULT_MAILBOX_SIZE;
     const box: Mailbox = new Mailbox(init.vc, init.thread, init.epoch, mailboxSize, {
       credit: (from, origin) => this.proxy.route(init.owner, origin, { t: 'msg-credit', vc: init.vc, from, to: init.thread, dest: origin }),
-      consumed: (from, origin) => this.#ack(init.vc, init.owner, init.thread, from, origin, box),
+      consumed: (from, origin) => this.#ack(init.vc, init.owner, init.thread, from, origin, box, box.ackDue(from)),
     });
     this.#boxes.set(key, box);
     let ended = false;
@@ -477,6 +501,9 @@ export class MessageManager {
   /** Stops everything (the peer is closing). */
   close(): void {
     for (const l of [...this.#locals.values()]) l.end('stopped');
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#acks.clear();
     this.proxy.close();
   }
 
@@ -513,27 +540,33 @@ export class MessageManager {
       });
       return;
     }
-    let ack = false;
+    let ack: Ack = 'none';
     for (const m of msg.msgs) {
       const o: Offer = { from: msg.from, seq: m.seq, prev: m.prev, bytes: m.value, origin: msg.origin, round: msg.round };
-      ack = this.#answer(owner, box, o, box.offer(o), false) || ack;
+      const a = this.#answer(owner, box, o, box.offer(o), false);
+      if (a === 'now' || ack === 'none') ack = a;
     }
     // One ack per frame: it is cumulative.
-    if (ack) this.#ack(box.vc, owner, box.thread, msg.from, msg.origin, box);
+    if (ack !== 'none') this.#ack(box.vc, owner, box.thread, msg.from, msg.origin, box, ack === 'now');
     box.wake();
   }
 
-  /** Answers one offer; with `ackNow` false, returns whether it needs an ack instead of scheduling it. */
-  #answer(owner: string, box: Mailbox, o: Offer, v: Verdict, ackNow = true): boolean {
+  /**
+   * Answers one offer; with `ackNow` false, returns the ack it needs instead of scheduling it. A duplicate is
+   * acknowledged at once (its sender is re-sending and should stop); an accepted message can wait (see #ack).
+   */
+  #answer(owner: string, box: Mailbox, o: Offer, v: Verdict, ackNow = true): Ack {
     switch (v.kind) {
       case 'held':
       case 'dropped':
-        return false;
+        return 'none';
       case 'accepted':
-      case 'duplicate':
-        if (!ackNow) return true;
-        this.#ack(box.vc, owner, box.thread, o.from, o.origin, box);
-        return false;
+      case 'duplicate': {
+        const when = v.kind === 'duplicate' ? 'now' : 'later';
+        if (!ackNow) return when;
+        this.#ack(box.vc, owner, box.thread, o.from, o.origin, box, when === 'now');
+        return 'none';
+      }
       case 'refused':
         this.proxy.route(owner, o.origin, {
           t: 'msg-nack',
@@ -547,32 +580,48 @@ export class MessageManager {
           expect: v.expect,
           dest: o.origin,
         });
-        return false;
+        return 'none';
     }
   }
 
-  /** Acks go out once per turn of the event loop and pair, carrying the mailbox's state at that moment. */
-  #ack(vc: string, owner: string, to: number, from: number, origin: string, box: Mailbox): void {
+  /**
+   * Acks are cumulative and carry the mailbox's state when they go out, one per pair and sender host. `now`: at
+   * the end of this turn of the event loop; otherwise within ACK_DELAY_MS, which lets one ack cover many messages
+   * (a ping-pong would otherwise send an ack frame per message each way). Nothing waits on a delayed ack: the
+   * sender's window needs consumption acked only once a quarter of the mailbox was consumed (`Mailbox.ackDue`),
+   * and its retransmission timer is far longer.
+   */
+  #ack(vc: string, owner: string, to: number, from: number, origin: string, box: Mailbox, now: boolean): void {
     this.#acks.set(`${vc}/${from}/${to}/${origin}`, { vc, owner, from, origin, box });
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      const acks = [...this.#acks.values()];
-      this.#acks.clear();
-      for (const a of acks) {
-        this.proxy.route(a.owner, a.origin, {
-          t: 'msg-ack',
-          vc: a.vc,
-          from: a.from,
-          to: a.box.thread,
-          epoch: a.box.epoch,
-          upTo: a.box.accepted(a.from),
-          consumed: a.box.consumed(a.from),
-          dest: a.origin,
-        });
-      }
-    });
+    if (now) {
+      if (this.#flushScheduled) return;
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushAcks());
+    } else if (this.#ackTimer === undefined) {
+      this.#ackTimer = setTimeout(() => this.#flushAcks(), ACK_DELAY_MS);
+      this.#ackTimer.unref();
+    }
+  }
+
+  #flushAcks(): void {
+    this.#flushScheduled = false;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const acks = [...this.#acks.values()];
+    this.#acks.clear();
+    for (const a of acks) {
+      a.box.acked(a.from);
+      this.proxy.route(a.owner, a.origin, {
+        t: 'msg-ack',
+        vc: a.vc,
+        from: a.from,
+        to: a.box.thread,
+        epoch: a.box.epoch,
+        upTo: a.box.accepted(a.from),
+        consumed: a.box.consumed(a.from),
+        dest: a.origin,
+      });
+    }
   }
 
   async #call(t: LocalThread, box: Mailbox, call: ThreadCall): Promise<unknown> {

@@ -71,6 +71,13 @@ interface Channel {
   retained: OutboxEntry[] | undefined;
   /** The receiver ended: every message to it counts as delivered. */
   receiverEnded: boolean;
+  /**
+   * The local sender's window as the thread counts it: seqs it sent to `to` that no `acked` notice covers yet,
+   * oldest first from `inflightHead`; and the highest seq the receiver reported consumed.
+   */
+  inflight: number[];
+  inflightHead: number;
+  consumed: number;
 }
 
 export interface PeerUnitProxyInit {
@@ -128,16 +135,27 @@ export class PeerUnitProxy {
     let ch: Channel | undefined;
     for (const entry of entries) {
       if (ch?.to !== entry.to) {
+        if (ch !== undefined) this.#window(ch);
         ch = this.#channel(t.vc, t.owner, t.thread, entry.to);
-        ch.local = t;
+        this.#adopt(ch, t);
       }
       if (ch.receiverEnded) {
         t.notify({ kind: 'acked', to: entry.to, upTo: entry.seq });
         continue;
       }
+      ch.inflight.push(entry.seq);
       this.#insert(ch, entry);
       this.#pump(ch);
     }
+    if (ch !== undefined) this.#window(ch);
+  }
+
+  /** The channel's sender is (now) `t`: a new placement of the sender counts its window from scratch. */
+  #adopt(ch: Channel, t: LocalThread): void {
+    if (ch.local === t) return;
+    ch.local = t;
+    ch.inflight = [];
+    ch.inflightHead = 0;
   }
 
   /** A local thread re-sends outbox entries (it resumed, or a channel asked): the mailboxes drop what they have. */
@@ -145,7 +163,7 @@ export class PeerUnitProxy {
     const byTo = groupByReceiver(entries);
     for (const [to, list] of byTo) {
       const ch = this.#channel(t.vc, t.owner, t.thread, to);
-      ch.local = t;
+      this.#adopt(ch, t);
       if (ch.receiverEnded) continue;
       for (const e of list) this.#insert(ch, e);
       if (ch.paused === 'outbox') ch.paused = undefined;
@@ -234,7 +252,10 @@ export class PeerUnitProxy {
     const ch = this.#channels.get(key(msg.vc, msg.from, msg.to));
     if (ch === undefined || ch.target?.epoch !== msg.epoch) return;
     // The sender's window is what its receiver has not received yet: one sender never fills a mailbox.
-    if (ch.local !== undefined) this.#noticeAcked(ch, msg.consumed);
+    if (ch.local !== undefined && msg.consumed > ch.consumed) {
+      ch.consumed = msg.consumed;
+      this.#window(ch);
+    }
     this.#acknowledge(ch, msg.upTo);
   }
 
@@ -355,6 +376,9 @@ export class PeerUnitProxy {
         askedAfter: undefined,
         retained: undefined,
         receiverEnded: known !== undefined && hasEnded(known),
+        inflight: [],
+        inflightHead: 0,
+        consumed: -1,
       };
       this.#channels.set(k, ch);
     }
@@ -539,7 +563,10 @@ export class PeerUnitProxy {
       clearTimeout(ch.rto);
       ch.rto = undefined;
       if (ch.local !== undefined) {
-        if (last !== undefined) this.#noticeAcked(ch, last.seq);
+        if (last !== undefined) {
+          ch.consumed = Math.max(ch.consumed, last.seq);
+          this.#window(ch, true);
+        }
         ch.local.notify({ kind: 'outbox-trim', to: ch.to, upTo: Number.MAX_SAFE_INTEGER });
       } else {
         this.#delete(ch);
@@ -563,6 +590,32 @@ export class PeerUnitProxy {
     // Send it everything still in the outbox; its mailbox drops what it already has.
     if (ch.retained !== undefined) for (const e of ch.retained) this.#insert(ch, e);
     else ch.local?.notify({ kind: 'outbox-resend', to: ch.to, after: -1 });
+  }
+
+  /**
+   * Tells the sender thread what the receiver consumed, only once its window is at least half used (or `now`):
+   * below that, `send` never waits, and a notice (a wake-up of the thread) per exchange costs more than the
+   * message. The thread flushes its sends before it waits, so this side sees the window it waits on, and every
+   * consumption after that is told.
+   */
+  #window(ch: Channel, now = false): void {
+    const local = ch.local;
+    if (local === undefined) return;
+    const q = ch.inflight;
+    let head = ch.inflightHead;
+    if (head >= q.length || q[head]! > ch.consumed) return;
+    if (!now && q.length - head < Math.max(1, local.mailboxSize >> 1)) return;
+    while (head < q.length && q[head]! <= ch.consumed) head++;
+    if (head === q.length) {
+      ch.inflight = [];
+      ch.inflightHead = 0;
+    } else if (head > 1024 && head * 2 > q.length) {
+      ch.inflight = q.slice(head);
+      ch.inflightHead = 0;
+    } else {
+      ch.inflightHead = head;
+    }
+    this.#noticeAcked(ch, ch.consumed);
   }
 
   #noticeAcked(ch: Channel, upTo: number): void {

@@ -78,15 +78,31 @@ export function checkObject<S extends Schema>(schema: S, value: unknown, at: str
   for (const key of Object.keys(schema)) {
     const fieldSpec = schema[key]!;
     const v = Object.hasOwn(value, key) ? value[key] : undefined;
-    const path = at === '' ? key : `${at}.${key}`;
     if (v === undefined) {
-      if (!fieldSpec.optional) throw new FieldError(path, fieldSpec.expected, 'nothing');
+      if (!fieldSpec.optional) throw new FieldError(at === '' ? key : `${at}.${key}`, fieldSpec.expected, 'nothing');
       continue;
     }
-    out[key] = fieldSpec.check(v, path);
+    out[key] = checkAt(fieldSpec, v, at, key);
   }
   return out as Infer<S>;
 }
+
+/**
+ * Checks `v` as field `key` (a name or an array index) under `at`. The path is built only when the check fails:
+ * checking again with it (checks are pure) throws the same error with the exact path, so the message stays the
+ * same and the common case, thousands of valid array elements per frame, builds no strings.
+ */
+function checkAt<T>(field: Field<T>, v: unknown, at: string, key: string | number): T {
+  try {
+    return field.check(v, UNBUILT_PATH);
+  } catch (err) {
+    if (!(err instanceof FieldError)) throw err;
+    return field.check(v, typeof key === 'number' ? `${at}[${key}]` : at === '' ? key : `${at}.${key}`);
+  }
+}
+
+/** Stands for a path not built yet (see checkAt); never seen in an error. */
+const UNBUILT_PATH = '<path>';
 
 interface LengthLimit {
   /** Inclusive maximum length. */
@@ -159,7 +175,7 @@ export const f = {
       for (let i = 0; i < v.length; i++) {
         const el: unknown = v[i];
         if (el === undefined && !item.optional) throw new FieldError(`${at}[${i}]`, item.expected, 'nothing');
-        out[i] = item.check(el, `${at}[${i}]`);
+        out[i] = checkAt(item, el, at, i);
       }
       return out;
     });

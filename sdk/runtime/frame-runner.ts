@@ -10,7 +10,7 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import type { CheckpointPolicy, SnapshotInfo } from './thread-context.ts';
-import type { FromWorker, HostNotice, StartThread, ThreadCall, ThreadNotice, ToWorker } from './worker-messages.ts';
+import { packDelivered, unpackEntries, type Delivered, type FromWorker, type HostNotice, type StartThread, type ThreadCall, type ThreadNotice, type ToWorker } from './worker-messages.ts';
 
 const bootUrl = new URL('./thread-worker-boot.js', import.meta.url);
 
@@ -104,6 +104,9 @@ export class SlotWorker {
         case 'notice':
           run.events.onNotice?.(m.notice);
           break;
+        case 'entries':
+          run.events.onNotice?.({ kind: m.kind, entries: unpackEntries(m.batch) });
+          break;
       }
     });
     this.#worker.on('error', (err) => {
@@ -156,8 +159,8 @@ export class SlotWorker {
   }
 
   #answer(run: SlotRun, id: number, call: ThreadCall): void {
-    const reply = (r: ToWorker): void => {
-      if (this.#run === run) this.#worker.postMessage(r);
+    const reply = (r: ToWorker, transfer?: ArrayBuffer[]): void => {
+      if (this.#run === run) this.#worker.postMessage(r, transfer);
     };
     const onCall = run.events.onCall;
     if (onCall === undefined) {
@@ -165,7 +168,12 @@ export class SlotWorker {
       return;
     }
     onCall(call).then(
-      (value) => reply({ type: 'reply', id, ok: true, value }),
+      (value) => {
+        if (call.kind !== 'receive') return reply({ type: 'reply', id, ok: true, value });
+        // Received messages move to the thread in one buffer: no copy per message, and none of the frames they came in.
+        const batch = packDelivered(value as Delivered[]);
+        reply({ type: 'delivered', id, batch }, [batch.buffer as ArrayBuffer]);
+      },
       (err: unknown) => {
         const e = err as { name?: unknown; message?: unknown; code?: unknown };
         const code = typeof e?.code === 'string' ? e.code : undefined;

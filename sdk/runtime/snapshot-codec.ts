@@ -44,7 +44,7 @@
  * Instances of unregistered subclasses of Error come back as their nearest built-in error class.
  */
 import { EventEmitter } from 'node:events';
-import { Packr, Unpackr, addExtension } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, Unpackr, addExtension } from 'msgpackr';
 import { Frame, frameClassById, isFrameClass, type FrameClass } from './frame.ts';
 import { SnapshotFormatError, SnapshotLayoutError, UnserializableValueError } from './errors.ts';
 
@@ -302,6 +302,156 @@ export function encodeSnapshot(value: unknown): Uint8Array {
   // msgpackr returns a view into its reusable buffer: copying it here gives the caller bytes it owns.
   out.set(body, HEADER_BYTES);
   return out;
+}
+
+/**
+ * Encodes a value that travels between threads (a message, a global variable) in the snapshot format, as
+ * {@link encodeSnapshot} does, but the bytes may share their ArrayBuffer with other encoded values: callers
+ * copy them or keep them, never transfer `bytes.buffer`.
+ *
+ * Plain data (primitives, plain objects and dense arrays forming a tree, typed arrays and DataViews each on a
+ * buffer of its own) takes a fast path: no rewriting walk beyond a check, no records, no copy. Its bytes decode
+ * with {@link decodeSnapshot} to what the general path's would. Anything else goes through the general path.
+ */
+export function encodeValue(value: unknown): Uint8Array {
+  const plain = new PlainWriter();
+  const root = plain.value(value, 0);
+  if (root === NOT_PLAIN) return encodeSnapshot(value);
+  // The header is written into space msgpackr reserves in front of the body: the value is written once.
+  const out = valuePackr.pack([NO_ITEMS, plain.segments ?? NO_ITEMS, NO_ITEMS, root], RESERVE_START_SPACE | HEADER_BYTES);
+  const length = out.length - HEADER_BYTES;
+  out[0] = MAGIC[0];
+  out[1] = MAGIC[1];
+  out[2] = MAGIC[2];
+  out[3] = MAGIC[3];
+  out[4] = SNAPSHOT_FORMAT_VERSION >>> 8;
+  out[5] = SNAPSHOT_FORMAT_VERSION & 0xff;
+  out[6] = length >>> 24;
+  out[7] = (length >>> 16) & 0xff;
+  out[8] = (length >>> 8) & 0xff;
+  out[9] = length & 0xff;
+  return out;
+}
+
+/**
+ * Records off: plain objects become msgpack maps, which the reader takes as it takes records (records pay off
+ * for many objects of one shape, and cost a per-call set-up that dominates small values).
+ */
+const valuePackr = new Packr({ useRecords: false, moreTypes: true, useBigIntExtension: true, useToJSON: false });
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
+const NOT_PLAIN = Symbol('not plain');
+/** Deeper plain data goes through the general path (which outlines it instead of recursing). */
+const PLAIN_DEPTH = 64;
+/** Objects tracked in an array before a Set: values mostly hold a handful. */
+const PLAIN_LINEAR_SEEN = 16;
+
+/**
+ * The fast path's check and rewrite in one walk: returns the value as the general writer would encode it, or
+ * NOT_PLAIN as soon as something needs the general writer (a shared or cyclic object, -0, a string with an
+ * unpaired surrogate, an unusual key, a hole, a class instance or built-in other than a view, two views on one
+ * buffer, anything that cannot be serialized at all: the general path then names it).
+ */
+class PlainWriter {
+  segments: unknown[] | undefined;
+  #seen: object[] | undefined;
+  #seenSet: Set<object> | undefined;
+  #buffers: ArrayBufferLike[] | undefined;
+
+  value(v: unknown, depth: number): unknown {
+    switch (typeof v) {
+      case 'object':
+        return v === null ? v : this.#object(v, depth);
+      case 'number':
+        return v === 0 && 1 / v < 0 ? NOT_PLAIN : v;
+      case 'string':
+        return isWellFormed(v) ? v : NOT_PLAIN;
+      case 'boolean':
+      case 'undefined':
+      case 'bigint':
+        return v;
+      default:
+        return NOT_PLAIN;
+    }
+  }
+
+  #object(v: object, depth: number): unknown {
+    if (depth >= PLAIN_DEPTH || !this.#first(v)) return NOT_PLAIN;
+    const proto = getPrototypeOf(v) as object | null;
+    if (proto === Object.prototype) return this.#plainObject(v as Record<string, unknown>, depth);
+    if (proto === Array.prototype && Array.isArray(v)) return this.#array(v, depth);
+    const kind = VIEW_KIND_BY_PROTO.get(proto as object);
+    return kind === undefined ? NOT_PLAIN : this.#view(v as ArrayBufferView, kind);
+  }
+
+  /** False if `v` was met before (sharing and cycles need the general writer's references). */
+  #first(v: object): boolean {
+    if (this.#seenSet !== undefined) {
+      if (this.#seenSet.has(v)) return false;
+      this.#seenSet.add(v);
+      return true;
+    }
+    const seen = (this.#seen ??= []);
+    if (seen.includes(v)) return false;
+    if (seen.length < PLAIN_LINEAR_SEEN) seen.push(v);
+    else this.#seenSet = new Set([...seen, v]);
+    return true;
+  }
+
+  #plainObject(obj: Record<string, unknown>, depth: number): unknown {
+    const keys = Object.keys(obj);
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0, n = keys.length; i < n; i++) {
+      const key = keys[i]!;
+      if (key === '__proto__' || !isWellFormed(key)) return NOT_PLAIN;
+      const child = obj[key];
+      const encoded = typeof child === 'object' && child !== null ? this.#object(child, depth + 1) : this.value(child, depth + 1);
+      if (encoded === NOT_PLAIN) return NOT_PLAIN;
+      if (out !== undefined) out[key] = encoded;
+      else if (encoded !== child && isRewritten(encoded)) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]!] = obj[keys[j]!];
+        out[key] = encoded;
+      }
+    }
+    return out ?? obj;
+  }
+
+  #array(arr: unknown[], depth: number): unknown {
+    let out: unknown[] | undefined;
+    for (let i = 0, n = arr.length; i < n; i++) {
+      const child = arr[i];
+      let encoded: unknown = child;
+      if (typeof child === 'object') {
+        if (child !== null) encoded = this.#object(child, depth + 1);
+      } else if (typeof child === 'number') {
+        if (child === 0 && 1 / child < 0) return NOT_PLAIN;
+      } else if (child === undefined) {
+        if (!(i in arr)) return NOT_PLAIN;
+      } else {
+        encoded = this.value(child, depth + 1);
+      }
+      if (encoded === NOT_PLAIN) return NOT_PLAIN;
+      if (out !== undefined) out.push(encoded);
+      else if (encoded !== child && isRewritten(encoded)) (out = arr.slice(0, i)).push(encoded);
+    }
+    return out ?? arr;
+  }
+
+  /** A view alone on its buffer: one segment of just its bytes, as the general writer makes it. */
+  #view(view: ArrayBufferView, kind: number): unknown {
+    const buffer = view.buffer;
+    // Empty views (maybe over a detached buffer) and shared memory: the general writer decides.
+    if (!(buffer instanceof ArrayBuffer) || view.byteLength === 0) return NOT_PLAIN;
+    const buffers = (this.#buffers ??= []);
+    if (buffers.includes(buffer)) return NOT_PLAIN;
+    buffers.push(buffer);
+    const segments = (this.segments ??= []);
+    const pad = view.byteOffset % 8;
+    const segment = segments.length / 2;
+    segments.push(new Uint8Array(buffer, view.byteOffset, view.byteLength), pad);
+    const length = view instanceof DataView ? view.byteLength : (view as Uint8Array).length;
+    return new Tag([VIEW, segment, pad, length, kind]);
+  }
 }
 
 class SnapshotWriter {

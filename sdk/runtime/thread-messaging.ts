@@ -14,14 +14,15 @@
  * Sends are pipelined: `send` returns at once unless `mailboxSize` messages to the same receiver have not been
  * received by it yet (then it waits: backpressure). Consecutive sends are coalesced into one post to the host,
  * which goes out before any other call to the host, when a send has to wait, when the thread yields to its event
- * loop, at every checkpoint opportunity, and every 64 messages or 1 MB. Receives prefetch: one call to the host
- * brings up to `min(32, mailboxSize)` waiting messages, the next receives take them from here.
+ * loop, at every checkpoint opportunity, and every 64 messages or 1 MB; a post is one buffer that moves to the
+ * host (worker-messages.ts `packEntries`), not a copy per message. Receives prefetch: one call to the host
+ * brings up to `min(32, mailboxSize)` waiting messages (one moved buffer), the next receives take them from here.
  * @internal Used by thread-worker.ts.
  */
-import { decodeSnapshot, encodeSnapshot } from './snapshot-codec.ts';
+import { decodeSnapshot, encodeValue as encodeSnapshotValue } from './snapshot-codec.ts';
 import { ReceiveTimeoutError, ThreadEffectError, UnserializableValueError } from './errors.ts';
 import type { GlobalsOp, OutboxEntry, ThreadState } from './thread-context.ts';
-import type { Delivered, FromWorker, HostNotice, ThreadCall, ToWorkerMessaging } from './worker-messages.ts';
+import { packEntries, unpackDelivered, type Delivered, type FromWorker, type HostNotice, type ThreadCall, type ToWorkerMessaging } from './worker-messages.ts';
 
 /** Default of `VirtualComputerOptions.mailboxSize`. */
 export const DEFAULT_MAILBOX_SIZE = 256;
@@ -49,7 +50,7 @@ interface Window {
 }
 
 export class ThreadMessaging {
-  readonly #post: (m: FromWorker) => void;
+  readonly #post: (m: FromWorker, transfer?: ArrayBuffer[]) => void;
   readonly #window: number;
   readonly #prefetch: number;
   #state: ThreadState | undefined;
@@ -66,7 +67,7 @@ export class ThreadMessaging {
   #unpostedBytes = 0;
   #flushScheduled = false;
 
-  constructor(post: (m: FromWorker) => void, mailboxSize = DEFAULT_MAILBOX_SIZE) {
+  constructor(post: (m: FromWorker, transfer?: ArrayBuffer[]) => void, mailboxSize = DEFAULT_MAILBOX_SIZE) {
     this.#post = post;
     this.#window = Math.max(1, mailboxSize);
     this.#prefetch = Math.max(1, Math.min(PREFETCH, mailboxSize));
@@ -84,7 +85,7 @@ export class ThreadMessaging {
     this.#state = state;
     this.#outboxBytes = state.outbox.reduce((n, e) => n + e.bytes.byteLength, 0);
     this.#post({ type: 'notice', notice: { kind: 'cursor', consumed: { ...state.consumed } } });
-    if (resumed && state.outbox.length > 0) this.#post({ type: 'notice', notice: { kind: 'resend', entries: state.outbox } });
+    if (resumed && state.outbox.length > 0) this.#postEntries('resend', state.outbox);
   }
 
   /**
@@ -96,7 +97,7 @@ export class ThreadMessaging {
     this.flush();
     this.#closed = true;
     const state = this.#state;
-    if (state !== undefined) this.#post({ type: 'notice', notice: { kind: 'residual', entries: state.outbox } });
+    if (state !== undefined) this.#postEntries('residual', state.outbox);
   }
 
   async send(to: number, value: unknown, seq: number): Promise<void> {
@@ -128,7 +129,12 @@ export class ThreadMessaging {
     const entries = this.#unposted;
     this.#unposted = [];
     this.#unpostedBytes = 0;
-    this.#post({ type: 'notice', notice: { kind: 'send', entries } });
+    this.#postEntries('send', entries);
+  }
+
+  #postEntries(kind: 'send' | 'resend' | 'residual', entries: readonly OutboxEntry[]): void {
+    const batch = packEntries(entries);
+    this.#post({ type: 'entries', kind, batch }, [batch.buffer as ArrayBuffer]);
   }
 
   async receive(opts: { from?: number; timeoutMs?: number } = {}): Promise<{ from: number; value: unknown }> {
@@ -193,11 +199,12 @@ export class ThreadMessaging {
 
   /** Handles the host's replies and notices for this thread. */
   onMessage(m: ToWorkerMessaging): void {
-    if (m.type === 'reply') {
+    if (m.type === 'reply' || m.type === 'delivered') {
       const call = this.#calls.get(m.id);
       if (call === undefined) return;
       this.#calls.delete(m.id);
-      if (m.ok) call.resolve(m.value);
+      if (m.type === 'delivered') call.resolve(unpackDelivered(m.batch));
+      else if (m.ok) call.resolve(m.value);
       else call.reject(m.code === 'ERR_RECEIVE_TIMEOUT' ? Object.assign(new Error(m.message), { code: m.code }) : rebuildError(m.name, m.message, m.code));
       return;
     }
@@ -227,7 +234,7 @@ export class ThreadMessaging {
       case 'outbox-resend': {
         if (state === undefined) return;
         const entries = state.outbox.filter((e) => e.to === n.to && e.seq > n.after);
-        this.#post({ type: 'notice', notice: { kind: 'resend', entries } });
+        this.#postEntries('resend', entries);
         return;
       }
     }
@@ -275,7 +282,7 @@ function checkThreadId(id: unknown, state: ThreadState, where: string): void {
 
 function encodeValue(value: unknown, where: string): Uint8Array {
   try {
-    return encodeSnapshot(value);
+    return encodeSnapshotValue(value);
   } catch (err) {
     if (err instanceof UnserializableValueError) {
       const at = err.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');

@@ -97,7 +97,7 @@ port.on('message', (m: ToWorker) => {
   } else if (m.type === 'continue') {
     waiting.get(m.number)?.();
     waiting.delete(m.number);
-  } else if (m.type === 'reply' || m.type === 'host') {
+  } else if (m.type === 'reply' || m.type === 'delivered' || m.type === 'host') {
     messaging?.onMessage(m);
   }
 });

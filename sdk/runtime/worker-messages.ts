@@ -68,5 +68,77 @@ export interface Delivered {
   bytes: Uint8Array;
 }
 
-export type ToWorkerMessaging = CallReply | { type: 'host'; notice: HostNotice };
-export type FromWorkerMessaging = { type: 'call'; id: number; call: ThreadCall } | { type: 'notice'; notice: ThreadNotice };
+export type ToWorkerMessaging =
+  | CallReply
+  /** The answer to a `receive` call: its Delivered[] packed with {@link packDelivered}, the buffer moved. */
+  | { type: 'delivered'; id: number; batch: Uint8Array }
+  | { type: 'host'; notice: HostNotice };
+export type FromWorkerMessaging =
+  | { type: 'call'; id: number; call: ThreadCall }
+  | { type: 'notice'; notice: Exclude<ThreadNotice, { entries: OutboxEntry[] }> }
+  /** A send, resend or residual notice as it crosses the port: its entries packed with {@link packEntries}, the buffer moved. */
+  | { type: 'entries'; kind: Extract<ThreadNotice, { entries: OutboxEntry[] }>['kind']; batch: Uint8Array };
+
+// ── batches: messages cross the port between a thread and its host as one buffer that moves (is transferred)
+// instead of one structured clone per message. Layout: a Float64Array of `count` then `fields` numbers per
+// item, then the items' bytes back to back. The receiving side's items are views into that one buffer.
+
+/** Outbox entries as one transferable buffer (`to, seq, prev`, then the bytes of each). */
+export function packEntries(entries: readonly OutboxEntry[]): Uint8Array {
+  return pack(entries, 3, (e, meta, at) => {
+    meta[at] = e.to;
+    meta[at + 1] = e.seq;
+    meta[at + 2] = e.prev;
+  });
+}
+
+export function unpackEntries(batch: Uint8Array): OutboxEntry[] {
+  return unpack(batch, 3, (meta, at, bytes) => ({ to: meta[at]!, seq: meta[at + 1]!, prev: meta[at + 2]!, bytes }));
+}
+
+/** Delivered messages as one transferable buffer (`from, seq`, then the bytes of each). */
+export function packDelivered(msgs: readonly Delivered[]): Uint8Array {
+  return pack(msgs, 2, (m, meta, at) => {
+    meta[at] = m.from;
+    meta[at + 1] = m.seq;
+  });
+}
+
+export function unpackDelivered(batch: Uint8Array): Delivered[] {
+  return unpack(batch, 2, (meta, at, bytes) => ({ from: meta[at]!, seq: meta[at + 1]!, bytes }));
+}
+
+function pack<T extends { bytes: Uint8Array }>(items: readonly T[], fields: number, put: (item: T, meta: Float64Array, at: number) => void): Uint8Array {
+  const stride = fields + 1;
+  const head = 8 * (1 + stride * items.length);
+  let size = head;
+  for (const item of items) size += item.bytes.byteLength;
+  const out = new Uint8Array(size);
+  const meta = new Float64Array(out.buffer, 0, 1 + stride * items.length);
+  meta[0] = items.length;
+  let offset = head;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const at = 1 + stride * i;
+    put(item, meta, at);
+    meta[at + fields] = item.bytes.byteLength;
+    out.set(item.bytes, offset);
+    offset += item.bytes.byteLength;
+  }
+  return out;
+}
+
+function unpack<T>(batch: Uint8Array, fields: number, make: (meta: Float64Array, at: number, bytes: Uint8Array) => T): T[] {
+  const stride = fields + 1;
+  const count = new Float64Array(batch.buffer, batch.byteOffset, 1)[0]!;
+  const meta = new Float64Array(batch.buffer, batch.byteOffset, 1 + stride * count);
+  const out = new Array<T>(count);
+  let offset = 8 * (1 + stride * count);
+  for (let i = 0; i < count; i++) {
+    const at = 1 + stride * i;
+    const length = meta[at + fields]!;
+    out[i] = make(meta, at, batch.subarray(offset, offset + length));
+    offset += length;
+  }
+  return out;
+}
