@@ -4,7 +4,7 @@
  * throughput of `globals.update` from 4 threads on 2 peers.
  *
  * ```sh
- * npx tsx bench/messaging.ts [--messages-1k 20000] [--messages-64k 2000] [--pings 1000] [--updates 500] [--mailbox 256]
+ * npx tsx bench/messaging.ts [--messages-1k 20000] [--messages-64k 2000] [--pings 1000] [--updates 500] [--mailbox 256] [--no-receiver-checkpoints]
  * ```
  * Prints one JSON object. Goals (issue 5): >= 50% of raw ws+msgpackr throughput, p50 one-way <= 0.3 ms.
  *
@@ -13,11 +13,15 @@
  * on different peers and the owner is not on the messages' path. Throughput: the sender sends n payloads as fast as
  * its mailbox window lets it; time from its first send to the receiver's last receive. Latency: ping-pong, one
  * message in flight; one-way = receive time minus the stamp the sender put in the message (process.hrtime is one
- * monotonic clock for all processes of the machine).
+ * monotonic clock for all processes of the machine). The receiving threads offer a checkpoint after each message, as
+ * real receivers do (the default policy takes one a second); without them (`--no-receiver-checkpoints`) nothing
+ * lets the sender trim its outbox, which then sits at its 64 MB cap. CPU per message (or per round trip) of each
+ * worker peer comes from /proc (Linux), split into the daemon's main thread, the executor (the busiest other
+ * thread) and the rest (V8's and libuv's helper threads); `BENCH_CPU_THREADS=1` prints every thread's share.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -130,6 +134,58 @@ async function rawWs(sizes: { bytes: number; n: number }[], pings: number): Prom
   return out;
 }
 
+// ── CPU per message from /proc (exact, and independent of what else the machine runs) ─────────────
+
+/** CPU ns of each thread of a process (Linux: schedstat's first field); empty elsewhere. */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+interface CpuSplit {
+  /** The daemon's main thread (its event loop: sockets, mailboxes, proxies). */
+  daemonUs: number;
+  /** The busiest other thread: the executor slot running the virtual thread. */
+  executorUs: number;
+  /** Every other thread: V8's platform threads (GC, compilation) and libuv's. */
+  helpersUs: number;
+}
+
+/** Runs `fn` and returns the CPU per unit (µs) of each peer, split by kind of thread. */
+async function cpuPer<T>(peers: PeerProcess[], units: number, fn: () => Promise<T>): Promise<{ result: T; cpu: Map<string, CpuSplit> }> {
+  const before = peers.map((p) => threadCpu(p.pid));
+  const result = await fn();
+  const cpu = new Map<string, CpuSplit>();
+  peers.forEach((p, i) => {
+    const deltas: [number, number][] = [...threadCpu(p.pid)].map(([tid, ns]) => [tid, ns - (before[i]!.get(tid) ?? 0)]);
+    const us = (ns: number): number => Number((ns / 1000 / units).toFixed(1));
+    const daemon = deltas.find(([tid]) => tid === p.pid)?.[1] ?? 0;
+    const others = deltas.filter(([tid]) => tid !== p.pid).sort((a, b) => b[1] - a[1]);
+    const executor = others[0]?.[1] ?? 0;
+    const helpers = others.slice(1).reduce((n, [, ns]) => n + ns, 0);
+    if (process.env.BENCH_CPU_THREADS === '1') process.stderr.write(`${p.peerId}: µs per unit by thread ${JSON.stringify(deltas.filter(([, ns]) => ns > 0).map(([tid, ns]) => [tid === p.pid ? 'main' : tid, us(ns)]))}\n`);
+    cpu.set(p.peerId, { daemonUs: us(daemon), executorUs: us(executor), helpersUs: us(helpers) });
+  });
+  return { result, cpu };
+}
+
+function total(c: CpuSplit | undefined): number {
+  return c === undefined ? 0 : Number((c.daemonUs + c.executorUs + c.helpersUs).toFixed(1));
+}
+
 async function startSwarm(slots: number[]): Promise<{ peers: PeerProcess[]; key: Buffer; dir: string }> {
   const key = randomBytes(32);
   const dir = mkdtempSync(join(tmpdir(), 'ppp2p-bench-messaging-'));
@@ -145,37 +201,48 @@ async function startSwarm(slots: number[]): Promise<{ peers: PeerProcess[]; key:
   return { peers, key, dir };
 }
 
-async function virtualThreads(fx: typeof BenchThreads, sizes: { bytes: number; n: number }[], pings: number, mailboxSize: number): Promise<Record<string, Throughput & Latency>> {
+type Measured = Throughput & Latency & { cpuUsPerMessage?: unknown; cpuUsPerRoundTrip?: unknown };
+
+async function virtualThreads(fx: typeof BenchThreads, sizes: { bytes: number; n: number }[], pings: number, mailboxSize: number, receiverCheckpoints: boolean): Promise<Record<string, Measured>> {
   const swarm = await startSwarm([0, 1, 1]);
-  const out: Record<string, Throughput & Latency> = {};
+  const out: Record<string, Measured> = {};
   try {
     const vc = await VirtualComputer.create({ controller: swarm.peers[0]!.url, swarmKey: swarm.key, workers: 2, mailboxSize, enrolTimeoutMs: 10_000 });
     try {
       for (const { bytes, n } of sizes) {
         // A probe thread tells the next thread id: the sink gets it, the source the one after.
-        const measure = async (count: number): Promise<{ ms: number; hosts: Set<string | undefined> }> => {
+        const measure = async (count: number): Promise<{ ms: number; hosts: Set<string | undefined>; source: string | undefined; sink: string | undefined }> => {
           const probe = vc.spawn(fx.updater, 'bench-probe', 0);
           await probe.result;
           const sinkId = probe.id + 1;
-          const sink = vc.spawn(fx.sink, sinkId + 1, count);
+          const sink = vc.spawn(fx.sink, sinkId + 1, count, receiverCheckpoints);
           const source = vc.spawn(fx.source, sinkId, count, bytes);
           const [last, started] = await Promise.all([sink.result, source.result]);
-          return { ms: last - started, hosts: new Set([sink.host, source.host]) };
+          return { ms: last - started, hosts: new Set([sink.host, source.host]), source: source.host, sink: sink.host };
         };
         await measure(Math.min(n, 2000)); // warm-up: code shipped, loaded, JIT-compiled
-        const { ms, hosts } = await measure(n);
+        const workers = swarm.peers.slice(1);
+        const { result: run, cpu: tpCpu } = await cpuPer(workers, n, () => measure(n));
+        const { ms, hosts } = run;
         if (hosts.size !== 2) throw new Error('the pair ran on one peer');
-        const pingPong = async (count: number): Promise<number[]> => {
+        const pingPong = async (count: number): Promise<{ samples: number[]; sender: string | undefined }> => {
           const probe = vc.spawn(fx.updater, 'bench-probe', 0);
           await probe.result;
           const pongId = probe.id + 1;
-          const ponger = vc.spawn(fx.ponger, pongId + 1, count);
+          const ponger = vc.spawn(fx.ponger, pongId + 1, count, receiverCheckpoints);
           const pinger = vc.spawn(fx.pinger, pongId, count, bytes);
-          return (await Promise.all([ponger.result, pinger.result]))[0];
+          return { samples: (await Promise.all([ponger.result, pinger.result]))[0], sender: pinger.host };
         };
         await pingPong(Math.max(200, pings / 2)); // warm-up of the latency path's code
-        const samples = await pingPong(pings);
-        out[`${bytes / KB}KB`] = { ...throughput(n, bytes, ms), ...percentiles(samples) };
+        const { result: pp, cpu: ppCpu } = await cpuPer(workers, pings, () => pingPong(pings));
+        const sender = tpCpu.get(run.source ?? '');
+        const receiver = tpCpu.get(run.sink ?? '');
+        out[`${bytes / KB}KB`] = {
+          ...throughput(n, bytes, ms),
+          ...percentiles(pp.samples),
+          cpuUsPerMessage: { sender, receiver, total: Number((total(sender) + total(receiver)).toFixed(1)) },
+          cpuUsPerRoundTrip: { pinger: ppCpu.get(pp.sender ?? ''), ponger: [...ppCpu].find(([id]) => id !== pp.sender)?.[1] },
+        };
       }
     } finally {
       await vc.close();
@@ -217,6 +284,7 @@ async function main(): Promise<void> {
       pings: { type: 'string', default: '1000' },
       updates: { type: 'string', default: '500' },
       mailbox: { type: 'string', default: '256' },
+      'no-receiver-checkpoints': { type: 'boolean', default: false },
       'raw-receiver': { type: 'boolean', default: false },
     },
     strict: true,
@@ -232,7 +300,8 @@ async function main(): Promise<void> {
   const fx = (await import(pathToFileURL(join(outDir, 'threads.js')).href)) as typeof BenchThreads;
 
   const loadBefore = loadavg()[0]!;
-  const ours = await virtualThreads(fx, sizes, pings, Number(values.mailbox));
+  const receiverCheckpoints = !values['no-receiver-checkpoints'];
+  const ours = await virtualThreads(fx, sizes, pings, Number(values.mailbox), receiverCheckpoints);
   const raw = await rawWs(sizes, pings);
   const updates = await globalsUpdates(fx, Number(values.updates));
   const ratio = (a: number, b: number): number => Number((a / b).toFixed(3));
@@ -241,7 +310,7 @@ async function main(): Promise<void> {
     bench: 'messaging',
     // Other work on the machine slows the virtual threads' four threads per message path more than raw ws's two.
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage1m: { before: loadBefore, after: loadavg()[0]! } },
-    params: { messages1KB: sizes[0]!.n, messages64KB: sizes[1]!.n, pings, updatesPerThread: Number(values.updates), mailboxSize: Number(values.mailbox) },
+    params: { messages1KB: sizes[0]!.n, messages64KB: sizes[1]!.n, pings, updatesPerThread: Number(values.updates), mailboxSize: Number(values.mailbox), receiverCheckpoints },
     virtualThreads: ours,
     rawWsMsgpackr: raw,
     ratios: Object.fromEntries(

@@ -29,6 +29,7 @@ import { DEFAULT_MAILBOX_SIZE } from '../sdk/runtime/thread-messaging.ts';
 import { ThreadEffectError } from '../sdk/runtime/errors.ts';
 import { AddressResolver, PlacementPublisher, type Placement } from './address-resolver.ts';
 import { PeerUnitProxy } from './peer-unit-proxy.ts';
+import { forEachMsg, msgBatchCount, msgBatchFirstSeq } from './protocol/msg-batch.ts';
 import { GlobalVariableManager, DEFAULT_LOCK_LEASE_MS, type GlobalsReply } from './global-variable-manager.ts';
 
 export { DEFAULT_MAILBOX_SIZE, DEFAULT_LOCK_LEASE_MS };
@@ -242,10 +243,15 @@ export class Mailbox {
     if (from === undefined) {
       batch.push(...this.#queue.splice(0, max));
     } else {
-      for (let i = 0; i < this.#queue.length && batch.length < max; ) {
-        if (this.#queue[i]!.from === from) batch.push(this.#queue.splice(i, 1)[0]!);
-        else i++;
+      // One pass that keeps the others in place (a splice per message would move the rest of the queue each time).
+      const q = this.#queue;
+      let kept = 0;
+      for (let i = 0; i < q.length; i++) {
+        const m = q[i]!;
+        if (batch.length < max && m.from === from) batch.push(m);
+        else q[kept++] = m;
       }
+      q.length = kept;
     }
     if (batch.length === 0) return batch;
     const senders = new Set<number>();
@@ -523,8 +529,7 @@ export class MessageManager {
   #deliver(msg: MessageOf<'msg-deliver'>): void {
     const box = this.#boxes.get(`${msg.vc}/${msg.to}`);
     const owner = this.#owners.get(msg.vc) ?? msg.origin;
-    const first = msg.msgs[0];
-    if (first === undefined) return;
+    if (msgBatchCount(msg.msgs) === 0) return;
     if (box === undefined || msg.epoch > box.epoch) {
       this.proxy.route(owner, msg.origin, {
         t: 'msg-nack',
@@ -532,7 +537,7 @@ export class MessageManager {
         from: msg.from,
         to: msg.to,
         epoch: msg.epoch,
-        seq: first.seq,
+        seq: msgBatchFirstSeq(msg.msgs),
         round: msg.round,
         reason: 'not-here',
         expect: -1,
@@ -541,11 +546,11 @@ export class MessageManager {
       return;
     }
     let ack: Ack = 'none';
-    for (const m of msg.msgs) {
-      const o: Offer = { from: msg.from, seq: m.seq, prev: m.prev, bytes: m.value, origin: msg.origin, round: msg.round };
+    forEachMsg(msg.msgs, (seq, prev, bytes) => {
+      const o: Offer = { from: msg.from, seq, prev, bytes, origin: msg.origin, round: msg.round };
       const a = this.#answer(owner, box, o, box.offer(o), false);
       if (a === 'now' || ack === 'none') ack = a;
-    }
+    });
     // One ack per frame: it is cumulative.
     if (ack !== 'none') this.#ack(box.vc, owner, box.thread, msg.from, msg.origin, box, ack === 'now');
     box.wake();

@@ -27,6 +27,7 @@ import type { Connection } from './connection.ts';
 import type { PeerLinks } from './worker.ts';
 import type { OutboxEntry } from '../sdk/runtime/thread-context.ts';
 import { hasEnded, type AddressResolver, type Placement } from './address-resolver.ts';
+import { encodeMsgBatch } from './protocol/msg-batch.ts';
 import type { LocalThread } from './message-manager.ts';
 
 /** Retry after a 'full' refusal when no credit came. */
@@ -521,13 +522,13 @@ export class PeerUnitProxy {
       const target = ch.target;
       if (this.#closed || ch.paused !== undefined || ch.receiverEnded || target === undefined) continue;
       while (ch.next < ch.queue.length) {
-        const msgs: MessageOf<'msg-deliver'>['msgs'] = [];
+        const first = ch.next;
         let bytes = 0;
-        while (ch.next < ch.queue.length && msgs.length < BATCH_MESSAGES && (msgs.length === 0 || bytes < BATCH_BYTES)) {
-          const e = ch.queue[ch.next++]!;
-          msgs.push({ seq: e.seq, prev: e.prev, value: e.bytes });
-          bytes += e.bytes.byteLength;
+        while (ch.next < ch.queue.length && ch.next - first < BATCH_MESSAGES && (ch.next === first || bytes < BATCH_BYTES)) {
+          bytes += ch.queue[ch.next++]!.bytes.byteLength;
         }
+        // One binary batch per frame (msg-batch.ts), written straight from the thread's entries.
+        const msgs = encodeMsgBatch(ch.queue, first, ch.next);
         this.route(ch.owner, target.host!, {
           t: 'msg-deliver',
           vc: ch.vc,

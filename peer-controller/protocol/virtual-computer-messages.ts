@@ -34,6 +34,7 @@
  * older placement than the current one is ignored (room for fencing after failover).
  */
 import { f, type MessageSchemas, type MessagesOf } from './schema.ts';
+import { MAX_MSG_VALUE_BYTES, msgBatchField } from './msg-batch.ts';
 
 /** A virtual computer's id, chosen by its deployer. */
 const vc = f.string({ max: 64 });
@@ -48,7 +49,7 @@ const code = f.bytes({ max: 32 * 1024 * 1024 });
 /** An error thrown by thread code, its stack mapped to the user's sources. */
 const thrown = { name: f.string({ max: 256 }), message: f.string({ max: 65_536 }), stack: f.string({ max: 65_536 }) };
 /** A message or global variable's value, encoded with the snapshot codec (sdk/runtime/snapshot-codec.ts). */
-const msgValue = f.bytes({ max: 48 * 1024 * 1024 });
+const msgValue = f.bytes({ max: MAX_MSG_VALUE_BYTES });
 /** A global variable's name. */
 const globalName = f.string({ max: 1024 });
 const threadState = f.literal('queued', 'running', 'done', 'failed', 'cancelled');
@@ -274,7 +275,8 @@ export const virtualComputerMessages = {
     round: f.uint,
     origin: f.peerId,
     dest: f.peerId,
-    msgs: f.array(f.object({ seq: f.uint, prev: f.int, value: msgValue }), { max: 65_536 }),
+    /** The messages, in one binary batch (msg-batch.ts): a u32 count, `{ f64 seq, f64 prev, u32 length }` each, then the values. */
+    msgs: msgBatchField,
   },
   /**
    * Receiver's host → sender's host, for the mailbox of placement `epoch`: messages of the pair numbered up to

@@ -99,6 +99,7 @@ export class SlotWorker {
           this.#settle((r) => r.reject(new ThreadError(m.name, m.message, m.stack)));
           break;
         case 'call':
+          if (m.sends !== undefined) run.events.onNotice?.({ kind: 'send', entries: unpackEntries(m.sends) });
           this.#answer(run, m.id, m.call);
           break;
         case 'notice':

@@ -13,7 +13,7 @@
  *
  * Sends are pipelined: `send` returns at once unless `mailboxSize` messages to the same receiver have not been
  * received by it yet (then it waits: backpressure). Consecutive sends are coalesced into one post to the host,
- * which goes out before any other call to the host, when a send has to wait, when the thread yields to its event
+ * which goes out before any other call to the host (in the same post as the call), when a send has to wait, when the thread yields to its event
  * loop, at every checkpoint opportunity, and every 64 messages or 1 MB; a post is one buffer that moves to the
  * host (worker-messages.ts `packEntries`), not a copy per message. Receives prefetch: one call to the host
  * brings up to `min(32, mailboxSize)` waiting messages (one moved buffer), the next receives take them from here.
@@ -124,12 +124,17 @@ export class ThreadMessaging {
 
   /** Posts the coalesced sends to the host. */
   flush(): void {
+    const entries = this.#takeUnposted();
+    if (entries !== undefined) this.#postEntries('send', entries);
+  }
+
+  #takeUnposted(): OutboxEntry[] | undefined {
     this.#flushScheduled = false;
-    if (this.#unposted.length === 0) return;
+    if (this.#unposted.length === 0) return undefined;
     const entries = this.#unposted;
     this.#unposted = [];
     this.#unpostedBytes = 0;
-    this.#postEntries('send', entries);
+    return entries;
   }
 
   #postEntries(kind: 'send' | 'resend' | 'residual', entries: readonly OutboxEntry[]): void {
@@ -150,7 +155,7 @@ export class ThreadMessaging {
       const i = from === undefined ? (this.#buffer.length > 0 ? 0 : -1) : this.#buffer.findIndex((m) => m.from === from);
       let m: Delivered;
       if (i >= 0) {
-        m = this.#buffer.splice(i, 1)[0]!;
+        m = i === 0 ? this.#buffer.shift()! : this.#buffer.splice(i, 1)[0]!;
       } else {
         const left = deadline === undefined ? undefined : Math.max(0, Math.round(deadline - performance.now()));
         let batch: Delivered[];
@@ -258,13 +263,22 @@ export class ThreadMessaging {
     }
   }
 
+  /** Posts a call to the host, with the coalesced sends (which the host handles first) in the same post. */
   #call(call: ThreadCall): Promise<unknown> {
-    this.flush();
-    if (this.#closed) return Promise.reject(new ThreadEffectError('ERR_THREAD_ENDED', 'The thread has ended: its host answers no more calls.'));
+    if (this.#closed) {
+      this.flush();
+      return Promise.reject(new ThreadEffectError('ERR_THREAD_ENDED', 'The thread has ended: its host answers no more calls.'));
+    }
     const id = this.#nextCall++;
+    const entries = this.#takeUnposted();
     return new Promise<unknown>((resolve, reject) => {
       this.#calls.set(id, { resolve, reject });
-      this.#post({ type: 'call', id, call });
+      if (entries === undefined) {
+        this.#post({ type: 'call', id, call });
+      } else {
+        const sends = packEntries(entries);
+        this.#post({ type: 'call', id, call, sends }, [sends.buffer as ArrayBuffer]);
+      }
     });
   }
 

@@ -74,7 +74,8 @@ export type ToWorkerMessaging =
   | { type: 'delivered'; id: number; batch: Uint8Array }
   | { type: 'host'; notice: HostNotice };
 export type FromWorkerMessaging =
-  | { type: 'call'; id: number; call: ThreadCall }
+  /** `sends`: the thread's coalesced sends, packed with {@link packEntries} (moved), handled before the call. */
+  | { type: 'call'; id: number; call: ThreadCall; sends?: Uint8Array }
   | { type: 'notice'; notice: Exclude<ThreadNotice, { entries: OutboxEntry[] }> }
   /** A send, resend or residual notice as it crosses the port: its entries packed with {@link packEntries}, the buffer moved. */
   | { type: 'entries'; kind: Extract<ThreadNotice, { entries: OutboxEntry[] }>['kind']; batch: Uint8Array };

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { CloseCode } from '../../peer-controller/errors.ts';
 import { encodeFrame } from '../../peer-controller/protocol/codec.ts';
+import { encodeMsgBatch } from '../../peer-controller/protocol/msg-batch.ts';
 import { initiateHandshake } from '../../peer-controller/protocol/handshake.ts';
 import { coreMessages, handshakeMessages, type Message } from '../../peer-controller/protocol/messages.ts';
 import { Swarm, waitFor, type Daemon } from './helpers.ts';
@@ -143,6 +144,23 @@ describe('protocol fuzzing against a live daemon', () => {
     expect(lines[1]).toMatch(/ERR_UNKNOWN_TYPE unknown message type "nope" \(4400\)/);
     expect(lines[2]).toMatch(/ERR_INVALID_FIELD invalid 'members' message: id: expected a non-negative integer, got a string of 1 characters \(4400\)/);
     expect(lines[3]).toMatch(/ERR_FRAME_TOO_LARGE/);
+    await daemonStillServes();
+  });
+
+  it('closes a connection that sends a msg-deliver whose message batch is malformed, naming the message and field', async () => {
+    const batch = encodeMsgBatch([0, 1, 2].map((i) => ({ seq: i, prev: i - 1, bytes: new Uint8Array(3) }))).slice();
+    new DataView(batch.buffer).setFloat64(4 + 20 * 1, -4, true); // message 1's seq
+    const deliver = { t: 'msg-deliver', vc: 'vc-1', from: 0, to: 1, epoch: 1, round: 0, origin: 'fuzzer', dest: daemon.peerId };
+    const before = daemon.stderr().split('\n').length;
+    for (const msgs of [batch, batch.subarray(0, 30), [{ seq: 0, prev: -1, value: new Uint8Array(1) }]]) {
+      const out = await send(await authenticated(), [packr.pack({ ...deliver, msgs }) as Uint8Array]);
+      expect(out.code).toBe(CloseCode.PROTOCOL_ERROR);
+    }
+    await waitFor(() => daemon.stderr().split('\n').length - before >= 3, 2000, 'three log lines');
+    const lines = daemon.stderr().split('\n').slice(before - 1).filter(Boolean);
+    expect(lines[0]).toMatch(/ERR_INVALID_FIELD invalid 'msg-deliver' message: msgs\[1\]\.seq: expected a non-negative integer, got the integer -4 \(4400\)/);
+    expect(lines[1]).toMatch(/ERR_INVALID_FIELD invalid 'msg-deliver' message: msgs: expected 64 bytes of header for the 3 messages the batch announces, got 30 bytes/);
+    expect(lines[2]).toMatch(/ERR_INVALID_FIELD invalid 'msg-deliver' message: msgs: expected a message batch .*, got an array of 1/);
     await daemonStillServes();
   });
 });
