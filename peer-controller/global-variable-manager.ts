@@ -139,7 +139,16 @@ export class GlobalVariableManager {
       return Promise.resolve(recorded);
     }
     const pending = t.pending.get(seq);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) {
+      // A resumed thread repeats a lock request its dead placement left waiting in the queue: the request (and
+      // its place in the queue) passes to the new placement, or serving it would find its placement gone and
+      // refuse the live thread with ERR_STALE_EPOCH.
+      if (op.op === 'lock') {
+        const w = this.#vars.get(op.name)?.waiting.find((x) => x.kind === 'lock' && x.thread === thread && x.seq === seq);
+        if (w !== undefined && w.epoch! < epoch) w.epoch = epoch;
+      }
+      return pending;
+    }
     if (seq <= t.applied && !t.expired.has(seq)) {
       this.#init.log.warn(`globals operation ${seq} of thread ${thread} repeats one older than the replies kept for it; applying it again`);
     }

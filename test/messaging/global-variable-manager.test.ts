@@ -88,6 +88,22 @@ describe('GlobalVariableManager', () => {
     gvm.close();
   });
 
+  it('hands a lock request a dead placement left waiting to the resumed one that repeats it', async () => {
+    // Placement 1 of thread 2 is gone once placement 2 exists.
+    const { gvm } = manager((thread, epoch) => thread !== 2 || epoch >= 2, 60_000);
+    await gvm.set('c', enc(0));
+    await gvm.threadOp(1, 1, 0, { op: 'lock', name: 'c' });
+    const dead = gvm.threadOp(2, 1, 5, { op: 'lock', name: 'c' });
+    const resumed = gvm.threadOp(2, 2, 5, { op: 'lock', name: 'c' });
+    await gvm.threadOp(1, 1, 1, { op: 'unlock', name: 'c', value: enc(1), write: true });
+    expect(dec(await resumed)).toBe(1);
+    expect(dec(await dead)).toBe(1);
+    expect(gvm.holder('c')).toEqual({ thread: 2, epoch: 2 });
+    await gvm.threadOp(2, 2, 6, { op: 'unlock', name: 'c', value: enc(2), write: true });
+    expect(decodeSnapshot(gvm.get('c')!)).toBe(2);
+    gvm.close();
+  });
+
   it('refuses a write or a lock inside the same thread’s own update instead of deadlocking', async () => {
     const { gvm } = manager();
     await gvm.threadOp(1, 1, 0, { op: 'lock', name: 'c' });
