@@ -56,9 +56,18 @@ export async function solveOnVirtualComputer(o: TspRunOptions): Promise<TspRunRe
   const vc = await VirtualComputer.create(
     o.controller !== undefined
       ? { workers: o.peers, controller: o.controller, swarmKey: o.swarmKey }
-      : { workers: o.peers, slotsPerWorker: o.slotsPerWorker ?? 1 },
+      : { workers: o.peers, slotsPerWorker: o.slotsPerWorker ?? (o.migration === 'ring' ? Math.ceil(o.islands / o.peers) : 1) },
   );
   try {
+    // Ring islands wait for their neighbours' messages, so all of them must run at once: an island left
+    // queued behind a full swarm would stop the ring for good.
+    const slots = vc.workers.reduce((n, w) => n + w.slots, 0);
+    if (o.migration === 'ring' && slots < o.islands) {
+      throw new RangeError(
+        `--migration ring needs all ${o.islands} islands running at once, but the ${vc.workers.length} enrolled peer(s) have ` +
+          `${slots} slot(s) in all: use fewer islands, more peers or slots, or --migration global`,
+      );
+    }
     const started = performance.now();
     const threads = Array.from({ length: o.islands }, () => {
       const cfg: IslandConfig = { instance: o.instance, generations: o.generations, migration: o.migration, seed: o.seed };
