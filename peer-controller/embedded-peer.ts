@@ -72,9 +72,11 @@ export function startPeerProcess(
      * a simulated host, or a shell that enters a cgroup and `exec`s the rest. It must exec its arguments.
      */
     launcher?: readonly string[];
+    /** Extra node (and V8) options for the child, e.g. `['--trace-deopt']` to diagnose it. */
+    nodeArgs?: readonly string[];
   } = {},
 ): Promise<PeerProcess> {
-  const argv = [process.execPath, '--enable-source-maps', '--import', tsxLoader, selfPath];
+  const argv = [process.execPath, ...(output.nodeArgs ?? []), '--enable-source-maps', '--import', tsxLoader, selfPath];
   const [command, ...args] = [...(output.launcher ?? []), ...argv] as [string, ...string[]];
   const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', output.stderr ?? 'inherit'],

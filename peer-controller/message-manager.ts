@@ -353,6 +353,9 @@ export class MessageManager {
   readonly #acks = new Map<string, { vc: string; owner: string; from: number; origin: string; box: Mailbox }>();
   #flushScheduled = false;
   #ackTimer: NodeJS.Timeout | undefined;
+  // V8 keeps a function's optimized code only weakly once no closure holds it: a fresh arrow per call is
+  // optimized again after full GCs (seen with --log-code), one made once stays optimized.
+  readonly #flushAcksSoon = (): void => this.#flushAcks();
 
   constructor(init: MessageManagerInit) {
     this.#links = init.links;
@@ -601,9 +604,9 @@ export class MessageManager {
     if (now) {
       if (this.#flushScheduled) return;
       this.#flushScheduled = true;
-      setImmediate(() => this.#flushAcks());
+      setImmediate(this.#flushAcksSoon);
     } else if (this.#ackTimer === undefined) {
-      this.#ackTimer = setTimeout(() => this.#flushAcks(), ACK_DELAY_MS);
+      this.#ackTimer = setTimeout(this.#flushAcksSoon, ACK_DELAY_MS);
       this.#ackTimer.unref();
     }
   }

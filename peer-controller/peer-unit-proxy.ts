@@ -110,6 +110,9 @@ export class PeerUnitProxy {
   /** Channels with messages to transmit at the end of this turn (one frame per channel and turn). */
   readonly #dirty = new Set<Channel>();
   #flushScheduled = false;
+  // V8 keeps a function's optimized code only weakly once no closure holds it: a fresh arrow per call is
+  // optimized again after full GCs (seen with --log-code), one made once stays optimized.
+  readonly #flushSoon = (): void => this.#flush();
   #closed = false;
 
   constructor(init: PeerUnitProxyInit) {
@@ -511,7 +514,7 @@ export class PeerUnitProxy {
     this.#dirty.add(ch);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => this.#flush());
+    setImmediate(this.#flushSoon);
   }
 
   #flush(): void {

@@ -160,27 +160,34 @@ export class SlotWorker {
   }
 
   #answer(run: SlotRun, id: number, call: ThreadCall): void {
-    const reply = (r: ToWorker, transfer?: ArrayBuffer[]): void => {
-      if (this.#run === run) this.#worker.postMessage(r, transfer);
-    };
     const onCall = run.events.onCall;
     if (onCall === undefined) {
-      reply({ type: 'reply', id, ok: false, name: 'Error', message: `this host offers no '${call.kind}' calls` });
+      this.#reply(run, { type: 'reply', id, ok: false, name: 'Error', message: `this host offers no '${call.kind}' calls` });
       return;
     }
+    // The arrows made per call only forward: V8 drops a short-lived closure's optimized code at full GCs (its
+    // next closures are optimized again), so what they do lives in methods, which stay optimized.
     onCall(call).then(
-      (value) => {
-        if (call.kind !== 'receive') return reply({ type: 'reply', id, ok: true, value });
-        // Received messages move to the thread in one buffer: no copy per message, and none of the frames they came in.
-        const batch = packDelivered(value as Delivered[]);
-        reply({ type: 'delivered', id, batch }, [batch.buffer as ArrayBuffer]);
-      },
-      (err: unknown) => {
-        const e = err as { name?: unknown; message?: unknown; code?: unknown };
-        const code = typeof e?.code === 'string' ? e.code : undefined;
-        reply({ type: 'reply', id, ok: false, name: typeof e?.name === 'string' ? e.name : 'Error', message: typeof e?.message === 'string' ? e.message : String(err), ...(code === undefined ? {} : { code }) });
-      },
+      (value) => this.#answered(run, id, call, value),
+      (err: unknown) => this.#failed(run, id, err),
     );
+  }
+
+  #answered(run: SlotRun, id: number, call: ThreadCall, value: unknown): void {
+    if (call.kind !== 'receive') return this.#reply(run, { type: 'reply', id, ok: true, value });
+    // Received messages move to the thread in one buffer: no copy per message, and none of the frames they came in.
+    const batch = packDelivered(value as Delivered[]);
+    this.#reply(run, { type: 'delivered', id, batch }, [batch.buffer as ArrayBuffer]);
+  }
+
+  #failed(run: SlotRun, id: number, err: unknown): void {
+    const e = err as { name?: unknown; message?: unknown; code?: unknown };
+    const code = typeof e?.code === 'string' ? e.code : undefined;
+    this.#reply(run, { type: 'reply', id, ok: false, name: typeof e?.name === 'string' ? e.name : 'Error', message: typeof e?.message === 'string' ? e.message : String(err), ...(code === undefined ? {} : { code }) });
+  }
+
+  #reply(run: SlotRun, r: ToWorker, transfer?: ArrayBuffer[]): void {
+    if (this.#run === run) this.#worker.postMessage(r, transfer);
   }
 
   /** Stops the worker (and the thread on it, whose run then rejects). */

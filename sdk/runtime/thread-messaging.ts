@@ -14,7 +14,7 @@
  * Sends are pipelined: `send` returns at once unless `mailboxSize` messages to the same receiver have not been
  * received by it yet (then it waits: backpressure). Consecutive sends are coalesced into one post to the host,
  * which goes out before any other call to the host (in the same post as the call), when a send has to wait, when the thread yields to its event
- * loop, at every checkpoint opportunity, and every 64 messages or 1 MB; a post is one buffer that moves to the
+ * loop, at every checkpoint opportunity, and every 64 messages or 1 MB; a post is one buffer copied to the
  * host (worker-messages.ts `packEntries`), not a copy per message. Receives prefetch: one call to the host
  * brings up to `min(32, mailboxSize)` waiting messages (one moved buffer), the next receives take them from here.
  * @internal Used by thread-worker.ts.
@@ -66,6 +66,9 @@ export class ThreadMessaging {
   #unposted: OutboxEntry[] = [];
   #unpostedBytes = 0;
   #flushScheduled = false;
+  // V8 keeps a function's optimized code only weakly once no closure holds it: a fresh arrow per call is
+  // optimized again after full GCs (seen with --log-code), one made once stays optimized.
+  readonly #flushSoon = (): void => this.flush();
 
   constructor(post: (m: FromWorker, transfer?: ArrayBuffer[]) => void, mailboxSize = DEFAULT_MAILBOX_SIZE) {
     this.#post = post;
@@ -112,7 +115,7 @@ export class ThreadMessaging {
     if (this.#unposted.length >= COALESCE_MESSAGES || this.#unpostedBytes >= COALESCE_BYTES) this.flush();
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(this.#flushSoon);
     }
     let w = this.#windows.get(to);
     if (w === undefined) this.#windows.set(to, (w = { unacked: [], waiters: [] }));
@@ -139,7 +142,8 @@ export class ThreadMessaging {
 
   #postEntries(kind: 'send' | 'resend' | 'residual', entries: readonly OutboxEntry[]): void {
     const batch = packEntries(entries);
-    this.#post({ type: 'entries', kind, batch }, [batch.buffer as ArrayBuffer]);
+    // Cloned, not transferred: a thread's isolate must never detach a buffer (see the snapshot in thread-worker.ts).
+    this.#post({ type: 'entries', kind, batch });
   }
 
   async receive(opts: { from?: number; timeoutMs?: number } = {}): Promise<{ from: number; value: unknown }> {
@@ -230,10 +234,18 @@ export class ThreadMessaging {
       }
       case 'outbox-trim': {
         if (state === undefined) return;
-        const kept = state.outbox.filter((e) => e.to !== n.to || e.seq > n.upTo);
+        // Loops, not filter/reduce with arrows made per notice (V8 re-optimizes such short-lived closures after GCs).
+        const kept: OutboxEntry[] = [];
+        let bytes = 0;
+        for (const e of state.outbox) {
+          if (e.to !== n.to || e.seq > n.upTo) {
+            kept.push(e);
+            bytes += e.bytes.byteLength;
+          }
+        }
         if (kept.length === state.outbox.length) return;
         state.outbox = kept;
-        this.#outboxBytes = kept.reduce((sum, e) => sum + e.bytes.byteLength, 0);
+        this.#outboxBytes = bytes;
         return;
       }
       case 'outbox-resend': {
@@ -277,7 +289,7 @@ export class ThreadMessaging {
         this.#post({ type: 'call', id, call });
       } else {
         const sends = packEntries(entries);
-        this.#post({ type: 'call', id, call, sends }, [sends.buffer as ArrayBuffer]);
+        this.#post({ type: 'call', id, call, sends });
       }
     });
   }

@@ -42,9 +42,13 @@ async function start(job: StartThread): Promise<void> {
   let open = true;
   const host: ThreadHost = {
     checkpoint(bytes, info) {
-      // The codec returns bytes that own their buffer, so it can move instead of being copied.
+      // Copied, never moved (transferred): the first ArrayBuffer this isolate detaches invalidates V8's
+      // ArrayBufferDetaching protector for good, and from then on every typed-array access in optimized thread
+      // code checks for a detached buffer. Measured on the TSP island (typed-array distance matrix), that made
+      // every generation after the first snapshot slower; a copy of the snapshot costs well under a millisecond.
+      // A view would be cloned with all of its buffer, hence the slice when the bytes do not own theirs.
       const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-      post({ type: 'snapshot', bytes: owned, info }, [owned.buffer as ArrayBuffer]);
+      post({ type: 'snapshot', bytes: owned, info });
       // A parent that migrates the thread terminates this worker instead of answering.
       return new Promise<void>((resolve) => waiting.set(info.number, resolve));
     },

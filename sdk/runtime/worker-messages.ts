@@ -74,13 +74,13 @@ export type ToWorkerMessaging =
   | { type: 'delivered'; id: number; batch: Uint8Array }
   | { type: 'host'; notice: HostNotice };
 export type FromWorkerMessaging =
-  /** `sends`: the thread's coalesced sends, packed with {@link packEntries} (moved), handled before the call. */
+  /** `sends`: the thread's coalesced sends, packed with {@link packEntries} (copied: a thread never detaches a buffer), handled before the call. */
   | { type: 'call'; id: number; call: ThreadCall; sends?: Uint8Array }
   | { type: 'notice'; notice: Exclude<ThreadNotice, { entries: OutboxEntry[] }> }
-  /** A send, resend or residual notice as it crosses the port: its entries packed with {@link packEntries}, the buffer moved. */
+  /** A send, resend or residual notice as it crosses the port: its entries packed with {@link packEntries}, the buffer copied (a thread never detaches a buffer). */
   | { type: 'entries'; kind: Extract<ThreadNotice, { entries: OutboxEntry[] }>['kind']; batch: Uint8Array };
 
-// ── batches: messages cross the port between a thread and its host as one buffer that moves (is transferred)
+// ── batches: messages cross the port between a thread and its host as one buffer (moved to the thread, copied from it)
 // instead of one structured clone per message. Layout: a Float64Array of `count` then `fields` numbers per
 // item, then the items' bytes back to back. The receiving side's items are views into that one buffer.
 
