@@ -4,7 +4,7 @@
  * for several problem sizes, in three setups, and the solution quality at a fixed budget.
  *
  * ```sh
- * npm run bench:tsp -- [--sizes 100,250,500,1000] [--tasks 12] [--generations 300] [--repeats 1] [--migration global|none]
+ * npm run bench:tsp -- [--sizes 100,250,500,1000] [--tasks 24] [--generations 150] [--repeats 1] [--migration global|none]
  *   [--setups local,heterogeneous,hosts] [--slow-quota 0.5] [--latency-ms 5] [--bandwidth-mbit 1000]
  *   [--quality-generations 300] [--quality-seeds 1,2,3] [--no-quality] [--out bench/results]
  * ```
@@ -18,8 +18,8 @@
  * a slow peer does fewer. Every run starts a fresh swarm: a controller that runs no threads (the
  * application's peer, which owns the virtual computer) and the worker peers of the run, one slot each; the
  * time is taken from the first spawn to the last result, after one short warm-up island per worker (worker
- * thread start-up and code loading are not processing). R = n / seconds; with `--repeats` the fastest run of
- * each kind counts (all are in the JSON).
+ * thread start-up and code loading are not processing). R = n / seconds. With `--repeats`, each repeat gives
+ * its own efficiency from its own runs and the repeat of median efficiency is reported (all are in the JSON).
  *
  * Setups:
  * - `local`: two identical peers on loopback; each alone, then both.
@@ -56,7 +56,7 @@ const log = (line: string): void => void process.stderr.write(`bench:tsp ${line}
 // ── options ─────────────────────────────────────────────────────────────────────────────────────
 
 const usage =
-  'npm run bench:tsp -- [--sizes 100,250,500,1000] [--tasks 12] [--generations 300] [--repeats 1] [--migration global|none] ' +
+  'npm run bench:tsp -- [--sizes 100,250,500,1000] [--tasks 24] [--generations 150] [--repeats 1] [--migration global|none] ' +
   '[--setups local,heterogeneous,hosts] [--slow-quota 0.5] [--latency-ms 5] [--bandwidth-mbit 1000] ' +
   '[--quality-generations 300] [--quality-seeds 1,2,3] [--no-quality] [--out DIR]';
 
@@ -104,8 +104,8 @@ function parseOptions(argv: string[]): Options {
       allowPositionals: false,
       options: {
         sizes: { type: 'string', default: '100,250,500,1000' },
-        tasks: { type: 'string', default: '12' },
-        generations: { type: 'string', default: '300' },
+        tasks: { type: 'string', default: '24' },
+        generations: { type: 'string', default: '150' },
         repeats: { type: 'string', default: '1' },
         migration: { type: 'string', default: 'global' },
         setups: { type: 'string', default: setupNames.join(',') },
@@ -420,18 +420,24 @@ async function timedRun(setup: Setup, workers: PeerSpec[], instance: TspInstance
 
 // ── the evaluation ──────────────────────────────────────────────────────────────────────────────
 
-interface SizeResult extends SpeedupPoint {
-  /** The time of each peer alone and of both together: the fastest of the repeats. */
+/** One repeat at one size: each peer alone and both together, run back to back, and the figures they give. */
+interface Repeat extends SpeedupPoint {
   aloneSeconds: number[];
   togetherSeconds: number;
-  /** Every repeat's times, in the order they ran (alone per peer, together). */
-  repeats: { alone: number[]; together: number }[];
+  /** The machine-speed probe before each run, in the order the runs were made (alone per peer, together). */
+  probeMs: { alone: number[]; together: number };
   islandsPerPeer: number[];
   bestLength: number;
-  /** CPU seconds of each peer alone, and of each peer and the controller in the run together (fastest runs). */
+  /** CPU seconds of each peer alone, and of each peer and the controller in the run together. */
   cpu: { alone: number[]; together: number[]; controllerTogether?: number };
   /** Of each peer in the run together, the time its islands ran over the run's time. */
   busyFraction: number[];
+}
+
+/** A size's result: the repeat of median efficiency, with the range of all repeats and every repeat. */
+interface SizeResult extends Repeat {
+  efficiencyRange: [number, number];
+  repeats: Repeat[];
 }
 
 interface SetupResult {
@@ -441,45 +447,72 @@ interface SetupResult {
   sizes: SizeResult[];
 }
 
-const fastest = (runs: RunResult[]): RunResult => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+/**
+ * A fixed amount of integer work timed in this process just before each run, so that the JSON shows how fast the
+ * machine itself was at that moment (a shared VM's speed can drift by 2x within minutes).
+ */
+function speedProbeMs(): number {
+  const started = performance.now();
+  let x = 1;
+  for (let i = 0; i < 20_000_000; i++) x = (Math.imul(x, 1_103_515_245) + 12_345) | 0;
+  const ms = performance.now() - started;
+  if (x === 42) log('probe'); // keeps the loop from being optimized away
+  return Number(ms.toFixed(1));
+}
 
 async function measureSetup(setup: Setup, o: Options): Promise<SizeResult[]> {
   const out: SizeResult[] = [];
   for (const size of o.sizes) {
     const instance = uniformInstance(size, 1);
-    // Repeats interleave alone and together runs, so that a disturbance of the shared machine falls on
-    // one repeat of each rather than on all runs of one kind; the fastest of each is kept.
-    const alone: RunResult[][] = setup.workers.map(() => []);
-    const together: RunResult[] = [];
-    const repeats: SizeResult['repeats'] = [];
+    // Each repeat is judged on its own runs, made back to back, because the machine's speed drifts between
+    // repeats more than between neighbouring runs; every other repeat runs in the opposite order (together
+    // first), so that a drift within a repeat does not always favour the same kind of run.
+    const repeats: Repeat[] = [];
     for (let rep = 0; rep < o.repeats; rep++) {
-      for (const [i, w] of setup.workers.entries()) {
-        const r = await timedRun(setup, [w], instance, o);
-        log(`${setup.name} n=${size}: peer ${i + 1} alone ${r.seconds.toFixed(2)} s (cpu ${r.peerCpuSeconds.join('') || '?'} s)`);
-        alone[i]!.push(r);
+      const order: (number | 'both')[] = [...setup.workers.keys(), 'both'];
+      if (rep % 2 === 1) order.reverse();
+      const alone: RunResult[] = [];
+      const aloneProbe: number[] = [];
+      let together: RunResult | undefined;
+      let togetherProbe = 0;
+      for (const which of order) {
+        const probe = speedProbeMs();
+        if (which === 'both') {
+          together = await timedRun(setup, setup.workers, instance, o);
+          togetherProbe = probe;
+          const r = together;
+          log(
+            `${setup.name} n=${size}: both ${r.seconds.toFixed(2)} s (islands ${r.islandsPerPeer.join('/')}, ` +
+              `busy ${r.busyFraction.map((b) => `${(b * 100).toFixed(1)}%`).join('/')}, cpu ${r.peerCpuSeconds.join('/') || '?'} s, probe ${probe} ms)`,
+          );
+        } else {
+          const r = await timedRun(setup, [setup.workers[which]!], instance, o);
+          alone[which] = r;
+          aloneProbe[which] = probe;
+          log(`${setup.name} n=${size}: peer ${which + 1} alone ${r.seconds.toFixed(2)} s (cpu ${r.peerCpuSeconds.join('') || '?'} s, probe ${probe} ms)`);
+        }
       }
-      const r = await timedRun(setup, setup.workers, instance, o);
-      log(
-        `${setup.name} n=${size}: both ${r.seconds.toFixed(2)} s (islands ${r.islandsPerPeer.join('/')}, ` +
-          `busy ${r.busyFraction.map((b) => `${(b * 100).toFixed(1)}%`).join('/')}, cpu ${r.peerCpuSeconds.join('/') || '?'} s)`,
-      );
-      together.push(r);
-      repeats.push({ alone: alone.map((runs) => runs.at(-1)!.seconds), together: r.seconds });
+      const both = together!;
+      const point = speedupPoint(size, alone.map((r) => r.seconds), both.seconds);
+      log(`${setup.name} n=${size} repeat ${rep + 1}: speedup ${point.speedup.toFixed(3)} of ${point.maxSpeedup.toFixed(3)}, efficiency ${(point.efficiency * 100).toFixed(1)}%`);
+      repeats.push({
+        ...point,
+        aloneSeconds: alone.map((r) => r.seconds),
+        togetherSeconds: both.seconds,
+        probeMs: { alone: aloneProbe, together: togetherProbe },
+        islandsPerPeer: both.islandsPerPeer,
+        bestLength: both.bestLength,
+        cpu: { alone: alone.flatMap((r) => r.peerCpuSeconds), together: both.peerCpuSeconds, controllerTogether: both.controllerCpuSeconds },
+        busyFraction: both.busyFraction,
+      });
     }
-    const best = fastest(together);
-    const bestAlone = alone.map(fastest);
-    const point = speedupPoint(size, bestAlone.map((r) => r.seconds), best.seconds);
-    log(`${setup.name} n=${size}: speedup ${point.speedup.toFixed(3)} of ${point.maxSpeedup.toFixed(3)}, efficiency ${(point.efficiency * 100).toFixed(1)}%`);
-    out.push({
-      ...point,
-      aloneSeconds: bestAlone.map((r) => r.seconds),
-      togetherSeconds: best.seconds,
-      repeats,
-      islandsPerPeer: best.islandsPerPeer,
-      bestLength: best.bestLength,
-      cpu: { alone: bestAlone.flatMap((r) => r.peerCpuSeconds), together: best.peerCpuSeconds, controllerTogether: best.controllerCpuSeconds },
-      busyFraction: best.busyFraction,
-    });
+    const byEfficiency = [...repeats].sort((a, b) => a.efficiency - b.efficiency);
+    const median = byEfficiency[Math.floor((byEfficiency.length - 1) / 2)]!;
+    const range: [number, number] = [byEfficiency[0]!.efficiency, byEfficiency.at(-1)!.efficiency];
+    if (repeats.length > 1) {
+      log(`${setup.name} n=${size}: median efficiency ${(median.efficiency * 100).toFixed(1)}% (repeats ${(range[0] * 100).toFixed(1)} – ${(range[1] * 100).toFixed(1)}%)`);
+    }
+    out.push({ ...median, efficiencyRange: range, repeats });
   }
   return out;
 }

@@ -16,11 +16,21 @@ describe('npm run bench:tsp', () => {
   it('measures each peer alone and both together, and writes the JSON and the chart', () => {
     const out = mkdtempSync(join(tmpdir(), 'ppp2p-bench-tsp-test-'));
     try {
-      const r = benchTsp(['--sizes', '30', '--tasks', '3', '--generations', '3', '--setups', 'local', '--quality-generations', '3', '--quality-seeds', '1', '--out', out]);
+      const r = benchTsp(['--sizes', '30', '--tasks', '3', '--generations', '3', '--repeats', '2', '--setups', 'local', '--quality-generations', '3', '--quality-seeds', '1', '--out', out]);
       expect(r.stderr).toContain('local n=30: peer 2 alone');
       expect(r.status).toBe(0);
       const printed = JSON.parse(r.stdout) as {
-        setups: { setup: string; sizes: { size: number; aloneSeconds: number[]; togetherSeconds: number; islandsPerPeer: number[]; efficiency: number; maxSpeedup: number }[] }[];
+        setups: { setup: string; sizes: {
+          size: number;
+          aloneSeconds: number[];
+          togetherSeconds: number;
+          islandsPerPeer: number[];
+          efficiency: number;
+          maxSpeedup: number;
+          efficiencyRange: [number, number];
+          repeats: { efficiency: number; aloneSeconds: number[]; probeMs: { alone: number[]; together: number } }[];
+        }[];
+      }[];
         quality: { rows: { instance: string; bestLength: number; gapPercent: number }[] };
       };
       expect(JSON.parse(readFileSync(join(out, 'tsp.json'), 'utf8'))).toEqual(printed);
@@ -33,6 +43,16 @@ describe('npm run bench:tsp', () => {
       expect(point!.islandsPerPeer.reduce((a, b) => a + b, 0)).toBe(3);
       expect(point!.efficiency).toBeGreaterThan(0);
       expect(point!.maxSpeedup).toBeGreaterThanOrEqual(1);
+      // Each repeat has its own runs and efficiency; the reported point is the repeat of median efficiency.
+      expect(point!.repeats).toHaveLength(2);
+      for (const rep of point!.repeats) {
+        expect(rep.aloneSeconds).toHaveLength(2);
+        expect(rep.probeMs.alone).toHaveLength(2);
+        expect(rep.probeMs.together).toBeGreaterThan(0);
+      }
+      expect(point!.repeats.map((r) => r.efficiency)).toContain(point!.efficiency);
+      expect(point!.efficiencyRange[0]).toBeLessThanOrEqual(point!.efficiency);
+      expect(point!.efficiencyRange[1]).toBeGreaterThanOrEqual(point!.efficiency);
       expect(printed.quality.rows.map((q) => q.instance)).toEqual(['eil51', 'berlin52', 'kroA100']);
       for (const q of printed.quality.rows) expect(q.gapPercent).toBeGreaterThanOrEqual(0);
       const svg = readFileSync(join(out, 'tsp-speedup.svg'), 'utf8');
