@@ -6,7 +6,7 @@
  * ```sh
  * npx tsx bench/messaging.ts [--messages-1k 20000] [--messages-64k 2000] [--pings 1000] [--updates 500] [--mailbox 256] [--no-receiver-checkpoints]
  * ```
- * `--messages-64k 0` measures 1 KB only. Diagnosis: `BENCH_PEER_NODE_ARGS` / `BENCH_PEER_STDOUT` (see peerOutput).
+ * `--messages-64k 0` measures 1 KB only. Diagnosis: `BENCH_PEER_NODE_ARGS` / `BENCH_PEER_STDOUT` (bench/peer-diagnosis.ts).
  * Prints one JSON object. Goals (issue 5): >= 50% of raw ws+msgpackr throughput, p50 one-way <= 0.3 ms.
  *
  * Set-up: three peer processes on loopback: a controller that runs no threads (the application's, the owner) and
@@ -22,10 +22,11 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { peerDiagnosis } from './peer-diagnosis.ts';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -187,20 +188,6 @@ function total(c: CpuSplit | undefined): number {
   return c === undefined ? 0 : Number((c.daemonUs + c.executorUs + c.helpersUs).toFixed(1));
 }
 
-/**
- * How the bench starts its peers. Diagnosis only: `BENCH_PEER_NODE_ARGS` adds node/V8 options to every peer (split on
- * spaces, e.g. `--trace-opt --trace-deopt`), and `BENCH_PEER_STDOUT=<dir>` writes each peer's stdout (where V8's
- * traces go) to `<dir>/peer-<i>-<time>.log` instead of dropping it.
- */
-function peerOutput(i: number): { stdout: NodeJS.WritableStream | null; nodeArgs: string[]; launcher?: string[] } {
-  const nodeArgs = (process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const dir = process.env.BENCH_PEER_STDOUT;
-  if (dir === undefined) return { stdout: null, nodeArgs };
-  // V8 prints its traces through C stdio, which buffers a pipe by blocks: line-buffered, they cannot split the peer's
-  // `listening` line.
-  return { stdout: createWriteStream(join(dir, `peer-${i}-${Date.now()}.log`)), nodeArgs, launcher: ['stdbuf', '-oL'] };
-}
-
 async function startSwarm(slots: number[]): Promise<{ peers: PeerProcess[]; key: Buffer; dir: string }> {
   const key = randomBytes(32);
   const dir = mkdtempSync(join(tmpdir(), 'ppp2p-bench-messaging-'));
@@ -209,7 +196,7 @@ async function startSwarm(slots: number[]): Promise<{ peers: PeerProcess[]; key:
     peers.push(
       await startPeerProcess(
         { swarmKey: key.toString('base64'), join: peers.length === 0 ? [] : [peers[0]!.url], slots: s, dataDir: join(dir, `peer-${i}`), logLevel: 'error' },
-        peerOutput(i),
+        peerDiagnosis(i),
       ),
     );
   }

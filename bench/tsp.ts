@@ -28,7 +28,8 @@
  * - `hosts`: controller and peers on three simulated hosts: network namespaces joined by veth pairs on a
  *   bridge, each link limited to `--bandwidth-mbit` by tc tbf, with `--latency-ms` added each way by a relay
  *   in front of each daemon (bench/delay-relay.ts; this kernel has no netem). Needs root and iproute2.
- * A setup this machine cannot run is reported as skipped, with the reason.
+ * A setup this machine cannot run is reported as skipped, with the reason. Diagnosis: `BENCH_PEER_NODE_ARGS` /
+ * `BENCH_PEER_STDOUT` (bench/peer-diagnosis.ts); peer 0 is the controller.
  */
 import { execFileSync } from 'node:child_process';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -47,6 +48,7 @@ import { loadTsplib, uniformInstance, type TspInstance } from '../samples/tsp/ts
 import { KNOWN_OPTIMA } from '../samples/tsp/optima.ts';
 import { solveOnVirtualComputer } from '../samples/tsp/cli.ts';
 import type { IslandResult, Migration } from '../samples/tsp/island.ts';
+import { peerDiagnosis } from './peer-diagnosis.ts';
 import { speedupChart, speedupPoint, type SpeedupPoint } from './speedup.ts';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
@@ -326,7 +328,9 @@ async function startSwarm(specs: PeerSpec[]): Promise<Swarm> {
       if (spec.host !== undefined) config.host = spec.host;
       if (spec.port !== undefined) config.port = spec.port;
       if (spec.advertiseUrl !== undefined) config.advertiseUrl = spec.advertiseUrl;
-      swarm.peers.push(await startPeerProcess(config, { stdout: null, launcher: spec.launcher }));
+      const diagnosis = peerDiagnosis(i);
+      const launcher = [...(spec.launcher ?? []), ...diagnosis.launcher];
+      swarm.peers.push(await startPeerProcess(config, { stdout: diagnosis.stdout, nodeArgs: diagnosis.nodeArgs, launcher }));
     }
     return swarm;
   } catch (err) {
