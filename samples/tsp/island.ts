@@ -28,7 +28,7 @@
  * neighbour lists are derived from the instance and recomputed by a peer that resumes the thread.
  */
 import { checkpoint, globals, thread } from 'ppp2p';
-import { distanceMatrix, type TspInstance } from './tsplib.ts';
+import type { TspInstance } from './tsplib.ts';
 import {
   bestIndex,
   canonicalTour,
@@ -149,7 +149,7 @@ const problems = new WeakMap<TspInstance, Problem>();
 export function problemOf(instance: TspInstance): Problem {
   let p = problems.get(instance);
   if (p === undefined) {
-    p = makeProblem(distanceMatrix(instance), instance.dimension);
+    p = makeProblem(instance.x, instance.y);
     problems.set(instance, p);
   }
   return p;

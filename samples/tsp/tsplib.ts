@@ -2,15 +2,14 @@
  * A reader for symmetric TSPLIB instances with EUC_2D weights, the kind the paper evaluated on.
  *
  * ```ts
- * import { loadTsplib, distanceMatrix } from './tsplib.ts';
+ * import { loadTsplib, euc2d } from './tsplib.ts';
  * const berlin = loadTsplib('samples/tsp/instances/berlin52.tsp');
- * const d = distanceMatrix(berlin);         // Int32Array, d[i * n + j], TSPLIB's rounded distances
+ * euc2d(berlin, 0, 1);                      // 666, TSPLIB's rounded distance
  * ```
  *
  * The parsed instance is plain data (strings, numbers, arrays of numbers) so that it can be handed to
  * a virtual thread as a spawn argument (which takes no Float64Array) and travel inside its snapshots;
- * the distance matrix is derived data, computed once per instance object and per process, and never
- * part of a snapshot.
+ * what the genetic algorithm derives from it (genetic.ts `makeProblem`) is never part of a snapshot.
  *
  * Accepted: `KEY: value`, `KEY : value` and `KEY value` specification lines in any order, blank lines,
  * any whitespace between coordinate fields, integer or decimal (also exponent) coordinates, node lines
@@ -182,33 +181,13 @@ function clip(text: string): string {
 
 /** TSPLIB's EUC_2D distance between cities i and j: the Euclidean distance rounded to the nearest integer. */
 export function euc2d(instance: TspInstance, i: number, j: number): number {
-  const dx = instance.x[i]! - instance.x[j]!;
-  const dy = instance.y[i]! - instance.y[j]!;
-  // TSPLIB's nint(x) is (int)(x + 0.5); Math.round agrees for the non-negative values here.
-  return Math.round(Math.sqrt(dx * dx + dy * dy));
+  return roundedDistance(instance.x[i]! - instance.x[j]!, instance.y[i]! - instance.y[j]!);
 }
 
-const matrices = new WeakMap<TspInstance, Int32Array>();
-
-/**
- * The full distance matrix `d[i * n + j]` of an instance, computed on first use and cached per
- * instance object (a resumed thread decodes a new object and recomputes it once).
- */
-export function distanceMatrix(instance: TspInstance): Int32Array {
-  let d = matrices.get(instance);
-  if (d === undefined) {
-    const n = instance.dimension;
-    d = new Int32Array(n * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        const w = euc2d(instance, i, j);
-        d[i * n + j] = w;
-        d[j * n + i] = w;
-      }
-    }
-    matrices.set(instance, d);
-  }
-  return d;
+/** TSPLIB's EUC_2D distance of two cities `dx` and `dy` apart. */
+export function roundedDistance(dx: number, dy: number): number {
+  // TSPLIB's nint(x) is (int)(x + 0.5), for distances far below 2^31.
+  return (Math.sqrt(dx * dx + dy * dy) + 0.5) | 0;
 }
 
 /**

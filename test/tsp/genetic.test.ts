@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { distanceMatrix, parseTsplib } from '../../samples/tsp/tsplib.ts';
+import { fileURLToPath } from 'node:url';
+import { euc2d, loadTsplib, parseTsplib } from '../../samples/tsp/tsplib.ts';
 import {
   canonicalTour,
   createPopulation,
@@ -36,19 +37,16 @@ const RECTANGLE = [
 ].join('\n');
 
 function rectangle(): Problem {
-  return makeProblem(distanceMatrix(parseTsplib(RECTANGLE)), 4, 3);
+  const r = parseTsplib(RECTANGLE);
+  return makeProblem(r.x, r.y, 3);
 }
 
 /** A random Euclidean instance with integer coordinates, from a fast-check seed. */
 function randomProblem(n: number, seed: number, k = 8): Problem {
   const rand = randomFrom(seedRandom(seed));
-  const d = new Int32Array(n * n);
   const xs = Array.from({ length: n }, () => Math.floor(rand() * 1000));
   const ys = Array.from({ length: n }, () => Math.floor(rand() * 1000));
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) d[i * n + j] = Math.round(Math.hypot(xs[i]! - xs[j]!, ys[i]! - ys[j]!));
-  }
-  return makeProblem(d, n, k);
+  return makeProblem(xs, ys, k);
 }
 
 const sizeAndSeed = fc.record({ n: fc.integer({ min: 5, max: 80 }), seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }) });
@@ -64,6 +62,32 @@ describe('tours', () => {
     const p = rectangle();
     // From city 0 (0,0): city 1 at 3, city 3 at 4, city 2 at 5.
     expect(Array.from(p.neighbours.subarray(0, 3))).toEqual([1, 3, 2]);
+  });
+
+  it('the distance matrix holds TSPLIB rounded distances', () => {
+    const berlin52 = loadTsplib(fileURLToPath(new URL('../../samples/tsp/instances/berlin52.tsp', import.meta.url)));
+    const p = makeProblem(berlin52.x, berlin52.y);
+    for (let i = 0; i < 52; i++) for (let j = 0; j < 52; j++) expect(p.dist[i * 52 + j]).toBe(euc2d(berlin52, i, j));
+    expect(() => makeProblem([1, 2, 3], [1, 2])).toThrow(/one coordinate per city/);
+  });
+
+  it('neighbour lists are the k nearest by (distance, index), as a full sort gives them', () => {
+    fc.assert(
+      fc.property(sizeAndSeed, fc.integer({ min: 1, max: 12 }), ({ n, seed }, k) => {
+        const rand = randomFrom(seedRandom(seed));
+        // Few distinct coordinates: many ties.
+        const xs = Array.from({ length: n }, () => Math.floor(rand() * 20));
+        const ys = Array.from({ length: n }, () => Math.floor(rand() * 20));
+        const p = makeProblem(xs, ys, k);
+        const kk = Math.min(k, n - 1);
+        for (let i = 0; i < n; i++) {
+          const d = (j: number): number => Math.round(Math.sqrt((xs[i]! - xs[j]!) ** 2 + (ys[i]! - ys[j]!) ** 2));
+          const sorted = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).sort((a, b) => d(a) - d(b) || a - b).slice(0, kk);
+          expect(Array.from(p.neighbours.subarray(i * kk, (i + 1) * kk))).toEqual(sorted);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('isPermutation accepts permutations only', () => {
