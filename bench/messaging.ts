@@ -26,7 +26,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { peerDiagnosis } from './peer-diagnosis.ts';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -37,6 +36,7 @@ import { zeroMask } from '../peer-controller/connection.ts';
 import { startPeerProcess, type PeerProcess } from '../peer-controller/embedded-peer.ts';
 import { buildProject, formatDiagnostic } from '../preprocessor/index.ts';
 import type * as BenchThreads from './messaging-threads/threads.ts';
+import { peerDiagnosis } from './peer-diagnosis.ts';
 
 const KB = 1024;
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
