@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
-import { PeerController } from './peer.ts';
+import { PeerController, tuneDaemonProcess } from './peer.ts';
 import { VirtualComputerLayer } from './deployer.ts';
 import type { LogLevel } from './log.ts';
 
@@ -145,6 +145,7 @@ async function main(): Promise<void> {
   });
   if (first === undefined) process.exit(0); // the parent died before it said anything
   const config = JSON.parse(first) as PeerProcessConfig;
+  tuneDaemonProcess();
   const pc = await PeerController.start({
     swarmKey: Buffer.from(config.swarmKey, 'base64'),
     host: config.host ?? '127.0.0.1',

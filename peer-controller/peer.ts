@@ -21,6 +21,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { availableParallelism, networkInterfaces, tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connect, Connection, DEFAULT_REQUEST_TIMEOUT_MS, newTrafficCounters, TLS_EXPORTER_LABEL, type TrafficCounters } from './connection.ts';
@@ -469,3 +470,22 @@ function advertisedHost(host: string): string {
   }
   return host.includes(':') ? `[${host}]` : host;
 }
+
+/**
+ * V8 settings for a process whose main job is to be a daemon (`ppp2p peer`, an embedded swarm's child): called by
+ * those entry points before the peer starts, never by the library (it changes the whole process).
+ *
+ * The interrupt budget is how much bytecode a function runs between V8's checks of whether to optimize it. At the
+ * default (66 KB of bytecode per check, several checks) the code on a message's path, which runs once per message,
+ * stays in the slower tiers for the first few thousand messages of a daemon: a ping-pong's one-way latency was
+ * 0.42-0.77 ms over round trips 500-1,500 and 0.25 ms once warm (BENCHMARKS.md, issue 5). A quarter of it gets
+ * there sooner; hot loops of thread code, which reach the checks within microseconds anyway, measured the same
+ * with and without it (bench:transform, kernel and TSP island). `setFlagsFromString` ignores a flag a future V8
+ * no longer has, where a command-line flag would stop node from starting.
+ */
+export function tuneDaemonProcess(): void {
+  setFlagsFromString(`--interrupt-budget=${DAEMON_INTERRUPT_BUDGET}`);
+}
+
+/** Bytes of bytecode between optimization checks in a daemon: a quarter of V8 11's default of 67,584. */
+export const DAEMON_INTERRUPT_BUDGET = 16_896;

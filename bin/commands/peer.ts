@@ -9,7 +9,7 @@ import { parseArgs, positiveInt, UsageError } from '../args.ts';
 import { OptionError } from '../../peer-controller/errors.ts';
 import { isLogLevel, LOG_LEVELS } from '../../peer-controller/log.ts';
 import { VirtualComputerLayer } from '../../peer-controller/deployer.ts';
-import { PeerController } from '../../peer-controller/peer.ts';
+import { PeerController, tuneDaemonProcess } from '../../peer-controller/peer.ts';
 import { SWARM_KEY_BYTES } from '../../peer-controller/protocol/handshake.ts';
 
 const usage =
@@ -103,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--advertise-url must be a ws:// or wss:// URL\nusage: ${usage}`);
   }
 
+  tuneDaemonProcess();
   const pc = await PeerController.start({
     swarmKey,
     host: typeof flags.host === 'string' ? flags.host : undefined,
