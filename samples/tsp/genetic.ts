@@ -27,8 +27,13 @@ export type Rand = () => number;
  */
 export interface Problem {
   readonly n: number;
-  /** `dist[i * n + j]`: TSPLIB's rounded EUC_2D distance. */
-  readonly dist: Int32Array;
+  /**
+   * `dist[i * n + j]`: TSPLIB's rounded EUC_2D distance. Two bytes a distance when every distance fits (the bounding
+   * box's diagonal is at most 65,535), four otherwise: at 2,000 cities that is 8 MB instead of 16 MB per island, and the
+   * local search, whose lookups go all over the matrix, ran faster with it, alone and with two islands sharing one
+   * machine's cache (BENCHMARKS.md, issue 6).
+   */
+  readonly dist: Uint16Array | Int32Array;
   /** `neighbours[i * k + m]`: the m-th nearest city to i. */
   readonly neighbours: Int32Array;
   readonly k: number;
@@ -53,7 +58,7 @@ export const DEFAULT_NEIGHBOURS = 10;
 export function makeProblem(x: ArrayLike<number>, y: ArrayLike<number>, k = DEFAULT_NEIGHBOURS): Problem {
   const n = x.length;
   if (y.length !== n) throw new RangeError(`x and y must hold one coordinate per city, found ${n} and ${y.length}`);
-  const dist = new Int32Array(n * n);
+  const dist = boundingDiagonal(x, y) <= 0xffff ? new Uint16Array(n * n) : new Int32Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       const w = roundedDistance(x[i]! - x[j]!, y[i]! - y[j]!);
@@ -84,6 +89,18 @@ export function makeProblem(x: ArrayLike<number>, y: ArrayLike<number>, k = DEFA
     }
   }
   return { n, dist, neighbours, k: kk };
+}
+
+/** The rounded length of the diagonal of the cities' bounding box: no two cities are farther apart. */
+function boundingDiagonal(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    minX = Math.min(minX, x[i]!);
+    maxX = Math.max(maxX, x[i]!);
+    minY = Math.min(minY, y[i]!);
+    maxY = Math.max(maxY, y[i]!);
+  }
+  return x.length === 0 ? 0 : roundedDistance(maxX - minX, maxY - minY);
 }
 
 // ---------------------------------------------------------------------------------------------

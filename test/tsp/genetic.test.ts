@@ -71,6 +71,24 @@ describe('tours', () => {
     expect(() => makeProblem([1, 2, 3], [1, 2])).toThrow(/one coordinate per city/);
   });
 
+  it('keeps distances in two bytes while they all fit, in four once one may not, never wrapping', () => {
+    // 65,535 apart at most: two bytes, and the largest distance is stored exactly.
+    const fits = makeProblem([0, 65_535, 10, 20, 30], [0, 0, 5, 5, 5]);
+    expect(fits.dist).toBeInstanceOf(Uint16Array);
+    expect(fits.dist[1]).toBe(65_535);
+    // One unit more: four bytes.
+    const wide = makeProblem([0, 65_536, 10, 20, 30], [0, 0, 5, 5, 5]);
+    expect(wide.dist).toBeInstanceOf(Int32Array);
+    expect(wide.dist[1]).toBe(65_536);
+    // berlin52 scaled up 100 times: distances up to ~175,000, each the rounded Euclidean one.
+    const berlin52 = loadTsplib(fileURLToPath(new URL('../../samples/tsp/instances/berlin52.tsp', import.meta.url)));
+    const x = berlin52.x.map((v) => v * 100), y = berlin52.y.map((v) => v * 100);
+    const big = makeProblem(x, y);
+    expect(big.dist).toBeInstanceOf(Int32Array);
+    for (let i = 0; i < 52; i++) for (let j = 0; j < 52; j++) expect(big.dist[i * 52 + j]).toBe(Math.floor(Math.hypot(x[i]! - x[j]!, y[i]! - y[j]!) + 0.5));
+    expect(Math.max(...big.dist)).toBeGreaterThan(65_535);
+  });
+
   it('neighbour lists are the k nearest by (distance, index), as a full sort gives them', () => {
     fc.assert(
       fc.property(sizeAndSeed, fc.integer({ min: 1, max: 12 }), ({ n, seed }, k) => {
