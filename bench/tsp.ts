@@ -356,6 +356,8 @@ interface RunResult {
   peerCpuSeconds: number[];
   /** CPU seconds of the controller's process during the timed part. */
   controllerCpuSeconds?: number;
+  /** CPU seconds of this process (the application: spawns, progress, results) during the timed part. */
+  appCpuSeconds: number;
 }
 
 /** CPU seconds a process has used so far (user + system, all its threads), from /proc; undefined elsewhere. */
@@ -380,6 +382,7 @@ async function timedRun(setup: Setup, workers: PeerSpec[], instance: TspInstance
       await Promise.all(Array.from({ length: workers.length }, () => vc.spawn(island, { instance: warmup, generations: 1, migration: 'none', seed: 1 }).result));
       const hosts = new Map<string, number>();
       const cpuBefore = swarm.peers.map((p) => cpuSeconds(p.pid));
+      const appBefore = process.cpuUsage();
       const started = performance.now();
       const threads = Array.from({ length: o.tasks }, () => vc.spawn(island, { instance, generations: o.generations, migration: o.migration, seed: 1 }));
       // When each island started and ended, as the application saw it: a peer's islands side by side show
@@ -392,6 +395,7 @@ async function timedRun(setup: Setup, workers: PeerSpec[], instance: TspInstance
       });
       const results: IslandResult[] = await Promise.all(threads.map((t) => t.result));
       const seconds = (performance.now() - started) / 1000;
+      const app = process.cpuUsage(appBefore);
       const busy = new Map<string, number>();
       threads.forEach((t, i) => {
         const span = spans[i]!;
@@ -413,6 +417,7 @@ async function timedRun(setup: Setup, workers: PeerSpec[], instance: TspInstance
         busyFraction: swarm.peers.slice(1).map((p) => Number(((busy.get(p.peerId) ?? 0) / seconds).toFixed(4))),
         peerCpuSeconds: cpuUsed.slice(1).filter((c) => c !== undefined),
         controllerCpuSeconds: cpuUsed[0],
+        appCpuSeconds: Number(((app.user + app.system) / 1e6).toFixed(2)),
       };
     } finally {
       await vc.close();
@@ -432,10 +437,27 @@ interface Repeat extends SpeedupPoint {
   probeMs: { alone: number[]; together: number };
   islandsPerPeer: number[];
   bestLength: number;
-  /** CPU seconds of each peer alone, and of each peer and the controller in the run together. */
-  cpu: { alone: number[]; together: number[]; controllerTogether?: number };
+  /** CPU seconds of each peer alone, and of each peer, the controller and the application in the run together. */
+  cpu: { alone: number[]; together: number[]; controllerTogether?: number; appTogether: number };
   /** Of each peer in the run together, the time its islands ran over the run's time. */
   busyFraction: number[];
+  /**
+   * What the machine's cores allowed the run together, given the CPU its processes used: it cannot have taken less
+   * than their CPU seconds over the cores (`seconds`), so its efficiency cannot have been above `efficiency`. When the
+   * peers share the cores with the controller and the application (one machine), this is the ceiling the setup puts
+   * on the efficiency, whatever the system does; separate machines, as in the paper, have no such ceiling.
+   */
+  cpuBound?: { seconds: number; efficiency: number };
+}
+
+/** See {@link Repeat.cpuBound}; undefined when some process's CPU is unknown (no /proc). */
+function cpuBound(aloneSeconds: number[], together: RunResult, workers: number): Repeat['cpuBound'] {
+  if (together.peerCpuSeconds.length !== workers || together.controllerCpuSeconds === undefined) return undefined;
+  const cpu = together.peerCpuSeconds.reduce((a, b) => a + b, 0) + together.controllerCpuSeconds + together.appCpuSeconds;
+  const seconds = cpu / availableParallelism();
+  // Efficiency = R_H / sum(R_i) = 1 / (T_together * sum(1 / T_i)) (bench/speedup.ts), at its largest for the least T.
+  const efficiency = 1 / (seconds * aloneSeconds.reduce((a, t) => a + 1 / t, 0));
+  return { seconds: Number(seconds.toFixed(4)), efficiency: Number(efficiency.toFixed(4)) };
 }
 
 /** A size's result: the repeat of median efficiency, with the range of all repeats and every repeat. */
@@ -498,7 +520,11 @@ async function measureSetup(setup: Setup, o: Options): Promise<SizeResult[]> {
       }
       const both = together!;
       const point = speedupPoint(size, alone.map((r) => r.seconds), both.seconds);
-      log(`${setup.name} n=${size} repeat ${rep + 1}: speedup ${point.speedup.toFixed(3)} of ${point.maxSpeedup.toFixed(3)}, efficiency ${(point.efficiency * 100).toFixed(1)}%`);
+      const bound = cpuBound(alone.map((r) => r.seconds), both, setup.workers.length);
+      log(
+        `${setup.name} n=${size} repeat ${rep + 1}: speedup ${point.speedup.toFixed(3)} of ${point.maxSpeedup.toFixed(3)}, efficiency ${(point.efficiency * 100).toFixed(1)}%` +
+          (bound === undefined ? '' : ` (the CPU its processes used allows at most ${(bound.efficiency * 100).toFixed(1)}% on ${availableParallelism()} cores)`),
+      );
       repeats.push({
         ...point,
         aloneSeconds: alone.map((r) => r.seconds),
@@ -506,8 +532,9 @@ async function measureSetup(setup: Setup, o: Options): Promise<SizeResult[]> {
         probeMs: { alone: aloneProbe, together: togetherProbe },
         islandsPerPeer: both.islandsPerPeer,
         bestLength: both.bestLength,
-        cpu: { alone: alone.flatMap((r) => r.peerCpuSeconds), together: both.peerCpuSeconds, controllerTogether: both.controllerCpuSeconds },
+        cpu: { alone: alone.flatMap((r) => r.peerCpuSeconds), together: both.peerCpuSeconds, controllerTogether: both.controllerCpuSeconds, appTogether: both.appCpuSeconds },
         busyFraction: both.busyFraction,
+        cpuBound: bound,
       });
     }
     const byEfficiency = [...repeats].sort((a, b) => a.efficiency - b.efficiency);

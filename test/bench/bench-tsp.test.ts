@@ -28,7 +28,7 @@ describe('npm run bench:tsp', () => {
           efficiency: number;
           maxSpeedup: number;
           efficiencyRange: [number, number];
-          repeats: { efficiency: number; aloneSeconds: number[]; probeMs: { alone: number[]; together: number } }[];
+          repeats: { efficiency: number; aloneSeconds: number[]; togetherSeconds: number; probeMs: { alone: number[]; together: number }; cpuBound?: { seconds: number; efficiency: number } }[];
         }[];
       }[];
         quality: { rows: { instance: string; bestLength: number; gapPercent: number }[] };
@@ -49,6 +49,15 @@ describe('npm run bench:tsp', () => {
         expect(rep.aloneSeconds).toHaveLength(2);
         expect(rep.probeMs.alone).toHaveLength(2);
         expect(rep.probeMs.together).toBeGreaterThan(0);
+        // The ceiling the cores put on the run together (Linux: CPU from /proc). CPU seconds over the cores can
+        // only be less than the time the run took (up to /proc's 10 ms ticks per process).
+        if (process.platform === 'linux') {
+          const bound = rep.cpuBound!;
+          expect(bound.seconds).toBeGreaterThan(0);
+          expect(bound.seconds).toBeLessThanOrEqual(rep.togetherSeconds + 0.05);
+          const expected = 1 / (bound.seconds * rep.aloneSeconds.reduce((a, t) => a + 1 / t, 0));
+          expect(Math.abs(bound.efficiency - expected) / expected).toBeLessThan(0.01);
+        }
       }
       expect(point!.repeats.map((r) => r.efficiency)).toContain(point!.efficiency);
       expect(point!.efficiencyRange[0]).toBeLessThanOrEqual(point!.efficiency);
