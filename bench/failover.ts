@@ -70,7 +70,7 @@ const bytes: number[] = [];
 const transferMs: number[] = [];
 try {
   // Effectively endless: about 6.5 ms of CPU per round; cancelled at the end.
-  const t = vc.spawn(job.crunch, 10_000_000, 40_000, BALLAST_KB, trace);
+  const t = vc.spawn(job.crunch, 10_000_000, 40_000, 0, BALLAST_KB, trace);
   let lastStep = -1;
   let onNewProgress: ((at: number) => void) | undefined;
   t.on('progress', (p) => {

@@ -13,12 +13,15 @@ import { buildCrunch, FaultSwarm, observe, referenceRun, type CrunchModule } fro
 import type { VirtualComputer } from '../../sdk/index.ts';
 
 let job: CrunchModule;
-/** 240 steps of 40k draws: about 1 s of CPU undisturbed (a killed host pauses it: its failover adds no work). */
-const ARGS: [number, number] = [240, 40_000];
+/**
+ * 240 rounds of 40k draws, each round at least 4 ms: about 1 s undisturbed, on a fast machine or a loaded one
+ * (a killed host pauses it: its failover adds no work). The draws alone take 1-4 ms a round.
+ */
+const ARGS: Job = [240, 40_000, 4];
 /** For tests that kill a host twice: about 1.6 s. */
-const LONG: [number, number] = [400, 40_000];
-/** For tests that kill holders (the thread runs on meanwhile): about 4 s, longer than detection and replication. */
-const XLONG: [number, number] = [1000, 40_000];
+const LONG: Job = [400, 40_000, 4];
+/** For tests that kill holders (the thread runs on meanwhile), or need two threads running at once: about 4 s, longer than detection and replication. */
+const XLONG: Job = [1000, 40_000, 4];
 /** Checkpoint every 150 ms of run time: several acknowledged checkpoints before each kill. */
 const checkpoint = { intervalMs: 150 };
 /** Worker processes in the shared pool. */
@@ -26,12 +29,15 @@ const POOL = 4;
 
 let vc: VirtualComputer | undefined;
 
-/** Undisturbed runs, computed once per thread id and arguments. */
+/** `crunch`'s rounds, draws per round and least milliseconds per round. */
+type Job = [steps: number, work: number, stepMs: number];
+
+/** Undisturbed runs, computed once per thread id and job; unpaced, since the pace changes no result. */
 const references = new Map<string, ReturnType<typeof referenceRun>>();
-function reference(id: number, args: [number, number]): ReturnType<typeof referenceRun> {
-  const key = JSON.stringify([id, args]);
+function reference(id: number, [steps, work]: Job): ReturnType<typeof referenceRun> {
+  const key = JSON.stringify([id, steps, work]);
   let r = references.get(key);
-  if (r === undefined) references.set(key, (r = referenceRun(id, args)));
+  if (r === undefined) references.set(key, (r = referenceRun(id, [steps, work])));
   return r;
 }
 
@@ -72,6 +78,7 @@ describe('a checkpointing job survives kill -9', () => {
     await reference(0, LONG);
     await reference(1, LONG);
     await reference(0, XLONG);
+    await reference(1, XLONG);
     swarm = await started;
   });
 
@@ -199,11 +206,14 @@ describe('a checkpointing job survives kill -9', () => {
 
   // Last: it kills every worker of the pool but one.
   it('finishes every thread on the last worker standing when all the others are killed', async () => {
-    const expected = await Promise.all([0, 1].map((id) => reference(id, LONG)));
+    // Long threads: under load one thread can take seconds to reach its first acknowledged checkpoint, and the
+    // other must still be running then (with LONG, one finished before the kills in a full-suite run).
+    const expected = await Promise.all([0, 1].map((id) => reference(id, XLONG)));
     vc = await swarm.create({ workers: 3, checkpoint });
-    const threads = [vc.spawn(job.crunch, ...LONG), vc.spawn(job.crunch, ...LONG)];
+    const threads = [vc.spawn(job.crunch, ...XLONG), vc.spawn(job.crunch, ...XLONG)];
     const seen = threads.map((t) => observe(t));
     const hosts = await Promise.all(threads.map((t) => checkpointed(swarm, vc!, t.id, 1, 30)));
+    expect(threads.map((t) => t.state)).toEqual(['running', 'running']);
     const survivor = swarm.liveWorkers.find((p) => !hosts.some((h) => h.host === p.peerId))!;
     await Promise.all(swarm.liveWorkers.filter((p) => p !== survivor).map((p) => swarm.kill(p.peerId)));
     const results = await Promise.all(threads.map((t) => t.result));
