@@ -451,12 +451,12 @@ interface Repeat extends SpeedupPoint {
 }
 
 /** See {@link Repeat.cpuBound}; undefined when some process's CPU is unknown (no /proc). */
-function cpuBound(aloneSeconds: number[], together: RunResult, workers: number): Repeat['cpuBound'] {
+function cpuBound(size: number, aloneSeconds: number[], together: RunResult, workers: number): Repeat['cpuBound'] {
   if (together.peerCpuSeconds.length !== workers || together.controllerCpuSeconds === undefined) return undefined;
   const cpu = together.peerCpuSeconds.reduce((a, b) => a + b, 0) + together.controllerCpuSeconds + together.appCpuSeconds;
   const seconds = cpu / availableParallelism();
-  // Efficiency = R_H / sum(R_i) = 1 / (T_together * sum(1 / T_i)) (bench/speedup.ts), at its largest for the least T.
-  const efficiency = 1 / (seconds * aloneSeconds.reduce((a, t) => a + 1 / t, 0));
+  // The efficiency of a run together that took only that long: efficiency falls as its time grows.
+  const { efficiency } = speedupPoint(size, aloneSeconds, seconds);
   return { seconds: Number(seconds.toFixed(4)), efficiency: Number(efficiency.toFixed(4)) };
 }
 
@@ -520,7 +520,7 @@ async function measureSetup(setup: Setup, o: Options): Promise<SizeResult[]> {
       }
       const both = together!;
       const point = speedupPoint(size, alone.map((r) => r.seconds), both.seconds);
-      const bound = cpuBound(alone.map((r) => r.seconds), both, setup.workers.length);
+      const bound = cpuBound(size, alone.map((r) => r.seconds), both, setup.workers.length);
       log(
         `${setup.name} n=${size} repeat ${rep + 1}: speedup ${point.speedup.toFixed(3)} of ${point.maxSpeedup.toFixed(3)}, efficiency ${(point.efficiency * 100).toFixed(1)}%` +
           (bound === undefined ? '' : ` (the CPU its processes used allows at most ${(bound.efficiency * 100).toFixed(1)}% on ${availableParallelism()} cores)`),
