@@ -5,7 +5,7 @@
  * so every connection to the host, from peers and from the application, crosses it.
  *
  * ```sh
- * ip netns exec h1 node --import tsx bench/delay-relay.ts --listen 10.77.0.11:7000 --to 127.0.0.1:7001 --delay-ms 5
+ * ip netns exec h1 node --import tsx --conditions=ppp2p-source bench/delay-relay.ts --listen 10.77.0.11:7000 --to 127.0.0.1:7001 --delay-ms 5
  * ```
  * Prints `{"event":"listening"}` once it accepts connections; exits when stdin closes (its parent is gone).
  *

@@ -5,7 +5,7 @@
  * - raw ws + msgpackr request/response on loopback (the floor under any protocol round trip).
  *
  * ```sh
- * npx tsx bench/dispatch.ts [--threads 20000] [--round-trips 1000] [--workers 2] [--slots-per-worker 1]
+ * npx tsx --conditions=ppp2p-source bench/dispatch.ts [--threads 20000] [--round-trips 1000] [--workers 2] [--slots-per-worker 1]
  * ```
  * Prints one JSON object. Goals (issue 3): >= 2,000 threads/s pipelined, <= 2 ms p50 round trip.
  */
@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
 import { WebSocket, WebSocketServer } from 'ws';
-import { VirtualComputer } from '../sdk/index.ts';
+import { VirtualComputer } from '../src/client/index.ts';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
  * repeated kills on loopback, and what its checkpoints cost (bytes, transfer time).
  *
  * ```sh
- * npx tsx bench/failover.ts [--kills 20] [--workers 3] [--interval 1000] [--ballast-kb 0]
+ * npx tsx --conditions=ppp2p-source bench/failover.ts [--kills 20] [--workers 3] [--interval 1000] [--ballast-kb 0]
  * ```
  * Setup: an owner controller (no slots) and `workers` one-slot worker processes; one long checkpointing thread
  * (test/fault-tolerance/fixtures/src/crunch.ts, built by `ppp2p build`). Each round waits until the thread's

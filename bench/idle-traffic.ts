@@ -3,16 +3,16 @@
  * the first one; once every peer sees all N and no peer has a membership update left to piggyback, traffic is counted at the WebSocket layer (payload + frame
  * headers, both directions) for D seconds. Goal: <= 1 KB/s per peer.
  *
- *   npx tsx bench/idle-traffic.ts [--peers 50] [--seconds 20]
+ *   npx tsx --conditions=ppp2p-source bench/idle-traffic.ts [--peers 50] [--seconds 20]
  *
  * Prints one JSON object: bytes/s per peer (sent, received, total: mean and max), messages/s, convergence time.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs, positiveInt } from '../bin/args.ts';
-import { PeerController } from '../peer-controller/peer.ts';
-import { measureSpeed } from '../peer-controller/participation-manager.ts';
+import { parseArgs, positiveInt } from '../src/cli/args.ts';
+import { PeerController } from '../src/daemon/peer-controller.ts';
+import { measureSpeed } from '../src/daemon/swarm/participation-manager.ts';
 
-const usage = 'npx tsx bench/idle-traffic.ts [--peers N] [--seconds S]';
+const usage = 'npx tsx --conditions=ppp2p-source bench/idle-traffic.ts [--peers N] [--seconds S]';
 const { flags } = parseArgs(process.argv.slice(2), { peers: 'string', seconds: 'string' }, usage);
 const n = positiveInt(flags, 'peers', usage) ?? 50;
 const seconds = positiveInt(flags, 'seconds', usage) ?? 20;

@@ -4,7 +4,7 @@
  * throughput of `globals.update` from 4 threads on 2 peers.
  *
  * ```sh
- * npx tsx bench/messaging.ts [--messages-1k 20000] [--messages-64k 2000] [--pings 2000] [--repeats 3] [--updates 500] [--mailbox 256]
+ * npx tsx --conditions=ppp2p-source bench/messaging.ts [--messages-1k 20000] [--messages-64k 2000] [--pings 2000] [--repeats 3] [--updates 500] [--mailbox 256]
  *   [--no-receiver-checkpoints]
  * ```
  * `--messages-64k 0` measures 1 KB only. Diagnosis: `BENCH_PEER_NODE_ARGS` / `BENCH_PEER_STDOUT` (bench/peer-diagnosis.ts).
@@ -32,16 +32,16 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { Packr } from 'msgpackr';
 import { WebSocket, WebSocketServer } from 'ws';
-import { VirtualComputer } from '../sdk/index.ts';
-import { zeroMask } from '../peer-controller/connection.ts';
-import { startPeerProcess, type PeerProcess } from '../peer-controller/embedded-peer.ts';
-import { buildProject, formatDiagnostic } from '../preprocessor/index.ts';
+import { VirtualComputer } from '../src/client/index.ts';
+import { zeroMask } from '../src/protocol/connection.ts';
+import { startPeerProcess, type PeerProcess } from '../src/client/peer-process.ts';
+import { buildProject, formatDiagnostic } from '../src/build/index.ts';
 import type * as BenchThreads from './messaging-threads/threads.ts';
 import { peerDiagnosis } from './peer-diagnosis.ts';
+import { childNodeOptions } from '../src/protocol/package-files.ts';
 
 const KB = 1024;
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -105,8 +105,7 @@ interface RawLink {
 }
 
 async function openRaw(): Promise<RawLink> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
-  const child = spawn(process.execPath, ['--import', tsx, fileURLToPath(import.meta.url), '--raw-receiver'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...childNodeOptions(), fileURLToPath(import.meta.url), '--raw-receiver'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l))));
   // Configured as ppp2p's own connections are (connection.ts): no compression, unmasked client frames.
   const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, generateMask: zeroMask });

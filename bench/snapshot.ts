@@ -2,7 +2,7 @@
  * Snapshot codec speed on about 1 MB of thread state, next to plain msgpackr on the same state in
  * the same run. Prints one JSON object; times are medians over `--runs` runs after a warm-up.
  *
- *   npx tsx bench/snapshot.ts [--runs 50]
+ *   npx tsx --conditions=ppp2p-source bench/snapshot.ts [--runs 50]
  *
  * The state is one frame of a genetic algorithm: a Float64Array of 131072 weights (1 MiB), a
  * population of 2000 individuals with small gene arrays, and a Map cache of 1000 entries.
@@ -11,9 +11,9 @@
  * references. Ratios are codec time / baseline time.
  */
 import { Packr } from 'msgpackr';
-import { Frame, registerFrame } from '../sdk/runtime/frame.ts';
-import { decodeSnapshot, encodeSnapshot } from '../sdk/runtime/snapshot-codec.ts';
-import { ThreadContext } from '../sdk/runtime/thread-context.ts';
+import { Frame, registerFrame } from '../src/runtime/frame.ts';
+import { decodeSnapshot, encodeSnapshot } from '../src/runtime/snapshot-codec.ts';
+import { ThreadContext } from '../src/runtime/thread-context.ts';
 
 class evolve$Frame extends Frame {
   static id = 'bench/snapshot.ts#evolve';

@@ -8,7 +8,7 @@
  * The same comparison is then made on the TSP sample's generation loop (samples/tsp/island.ts, one
  * island, checkpoint per generation), native against the build the sample itself uses.
  *
- *   npx tsx bench/transform-overhead.ts [--rounds 7] [--outer 2000] [--inner 50000] [--tsp-generations 2500]
+ *   npx tsx --conditions=ppp2p-source bench/transform-overhead.ts [--rounds 7] [--outer 2000] [--inner 50000] [--tsp-generations 2500]
  *
  * Prints JSON: { native_ms, transformed_ms, ratio, ..., tsp: { ... } }. Goal: both ratios <= 1.05.
  */
@@ -16,8 +16,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { buildProject, formatDiagnostic } from '../preprocessor/index.ts';
-import { ThreadContext, detachThread, type ThreadHost } from '../sdk/runtime/index.ts';
+import { buildProject, formatDiagnostic } from '../src/build/index.ts';
+import { ThreadContext, detachThread, type ThreadHost } from '../src/runtime/index.ts';
 import { loadBuiltIsland } from '../samples/tsp/built-island.ts';
 import { island as nativeIsland, type IslandConfig } from '../samples/tsp/island.ts';
 import { loadTsplib } from '../samples/tsp/tsplib.ts';

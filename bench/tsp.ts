@@ -37,12 +37,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { VirtualComputer } from '../sdk/index.ts';
-import { startPeerProcess, type PeerProcess, type PeerProcessConfig } from '../peer-controller/embedded-peer.ts';
+import { VirtualComputer } from '../src/client/index.ts';
+import { startPeerProcess, type PeerProcess, type PeerProcessConfig } from '../src/client/peer-process.ts';
 import { loadBuiltIsland } from '../samples/tsp/built-island.ts';
 import { loadTsplib, uniformInstance, type TspInstance } from '../samples/tsp/tsplib.ts';
 import { KNOWN_OPTIMA } from '../samples/tsp/optima.ts';
@@ -50,9 +49,9 @@ import { solveOnVirtualComputer } from '../samples/tsp/cli.ts';
 import type { IslandResult, Migration } from '../samples/tsp/island.ts';
 import { peerDiagnosis } from './peer-diagnosis.ts';
 import { speedupChart, speedupPoint, type SpeedupPoint } from './speedup.ts';
+import { childNodeOptions } from '../src/protocol/package-files.ts';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
 const log = (line: string): void => void process.stderr.write(`bench:tsp ${line}\n`);
 
 // ── options ─────────────────────────────────────────────────────────────────────────────────────
@@ -301,7 +300,7 @@ interface Swarm {
 }
 
 function startRelay(launcher: string[], relay: NonNullable<PeerSpec['relay']>): Promise<ChildProcess> {
-  const argv = [...launcher, process.execPath, '--import', tsxLoader, join(benchDir, 'delay-relay.ts'),
+  const argv = [...launcher, process.execPath, ...childNodeOptions(), join(benchDir, 'delay-relay.ts'),
     '--listen', relay.listen, '--to', relay.to, '--delay-ms', String(relay.delayMs)];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolvePromise, reject) => {

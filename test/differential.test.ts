@@ -19,16 +19,16 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runThreadLocally } from '../sdk/runtime/frame-runner.ts';
-import { ThreadContext, currentThread } from '../sdk/runtime/thread-context.ts';
+import { runThreadLocally } from '../src/daemon/host/frame-runner.ts';
+import { ThreadContext, currentThread } from '../src/runtime/thread-context.ts';
 import { emittedModuleFor, formatForTest, loadBuildProject, repoRoot, type BuildDiagnostic } from './support/preprocessor.ts';
 import { limit, outcomeOf, type Outcome } from './support/pool.ts';
 import { NEVER, runMigratingInProcess } from './support/in-process-migration.ts';
 
 // Native runs count checkpoint opportunities; the counting stays a no-op otherwise.
 const checkpoints = vi.hoisted(() => ({ count: 0 }));
-vi.mock('../sdk/thread-api.ts', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../sdk/thread-api.ts')>();
+vi.mock('../src/runtime/thread-api.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../src/runtime/thread-api.ts')>();
   return {
     ...original,
     checkpoint: async (): Promise<void> => {

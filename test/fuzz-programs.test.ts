@@ -25,15 +25,15 @@ import { describe, expect, test, vi } from 'vitest';
 import fc from 'fast-check';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runThreadLocally } from '../sdk/runtime/frame-runner.ts';
+import { runThreadLocally } from '../src/daemon/host/frame-runner.ts';
 import { emittedModuleFor, formatForTest, loadBuildProject, repoRoot, type BuildDiagnostic } from './support/preprocessor.ts';
 import { limit, outcomeOf, type Outcome } from './support/pool.ts';
 import { programArb, type GeneratedProgram, type Stmt } from './support/fuzz-program.ts';
 import { NEVER, runMigratingInProcess } from './support/in-process-migration.ts';
 
 const checkpoints = vi.hoisted(() => ({ count: 0 }));
-vi.mock('../sdk/thread-api.ts', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../sdk/thread-api.ts')>();
+vi.mock('../src/runtime/thread-api.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../src/runtime/thread-api.ts')>();
   return {
     ...original,
     checkpoint: async (): Promise<void> => {

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { codeOf, formatForTest, loadBuildProject, repoRoot, type BuildProject } from './support/preprocessor.ts';
+import { NODE, cliArgs } from './support/cli.ts';
 
 const rejectDir = resolve(repoRoot, 'test/reject');
 const workDir = resolve(repoRoot, 'test/.out/reject');
@@ -85,7 +86,7 @@ describe('ppp2p build on the command line', () => {
     const buildProject = await preprocessor();
     const [rootDir, outDir] = isolate(e!, 'cli');
     const hint = buildProject({ rootDir: isolate(e!, 'cli-api')[0], outDir: join(workDir, e!.name, 'cli-api', 'out') }).diagnostics[0]?.hint;
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/ppp2p.js'), 'build', rootDir, '--out', outDir], { cwd: repoRoot });
+    const child = spawn(NODE, cliArgs('build', rootDir, '--out', outDir), { cwd: repoRoot });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));

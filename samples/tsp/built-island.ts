@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { buildProject, formatDiagnostic } from '../../preprocessor/index.ts';
+import { buildProject, formatDiagnostic } from '../../src/build/index.ts';
 import type { island as islandFn } from './island.ts';
 
 const sampleDir = fileURLToPath(new URL('.', import.meta.url));

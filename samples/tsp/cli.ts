@@ -8,8 +8,8 @@
  * `{ "instance", "bestLength", "tour", "seconds", "generations", "islands", "peers" }`.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs, positiveInt, UsageError } from '../../bin/args.ts';
-import { VirtualComputer, type VirtualThread } from '../../sdk/index.ts';
+import { parseArgs, positiveInt, UsageError } from '../../src/cli/args.ts';
+import { VirtualComputer, type VirtualThread } from '../../src/client/index.ts';
 import { loadTsplib, type TspInstance } from './tsplib.ts';
 import { loadBuiltIsland } from './built-island.ts';
 import { KNOWN_OPTIMA } from './optima.ts';

@@ -16,7 +16,7 @@ import { buildIsland } from './built-island.ts';
 import { solveOnVirtualComputer, type TspRunOptions } from './cli.ts';
 import { ProgressLine } from './progress-line.ts';
 import { KNOWN_OPTIMA } from './optima.ts';
-import type { VirtualComputer, VirtualThread } from '../../sdk/index.ts';
+import type { VirtualComputer, VirtualThread } from '../../src/client/index.ts';
 import type { IslandResult } from './island.ts';
 
 const out = process.stderr;

@@ -4,7 +4,7 @@
  * genetic algorithm reaches on this machine, and the baseline the distributed runs are compared to.
  *
  * ```sh
- * npx tsx samples/tsp/solve-local.ts --instance samples/tsp/instances/berlin52.tsp --generations 200 --seed 1
+ * npx tsx --conditions=ppp2p-source samples/tsp/solve-local.ts --instance samples/tsp/instances/berlin52.tsp --generations 200 --seed 1
  * ```
  *
  * Options: `--instance FILE` (required), `--generations G` (default 200), `--seed S` (default 1),

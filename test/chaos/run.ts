@@ -15,7 +15,7 @@
  */
 import { parseArgs } from 'node:util';
 import { buildCrunch, FaultSwarm, observe, referenceRun, sleep, type CrunchResult } from '../fault-tolerance/helpers.ts';
-import type { VirtualComputer } from '../../sdk/index.ts';
+import type { VirtualComputer } from '../../src/client/index.ts';
 
 export interface ChaosOptions {
   /** Seconds of chaos (rounds start until then; the last one finishes after). @default 30 */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs, positiveInt, UsageError } from '../../bin/args.ts';
+import { parseArgs, positiveInt, UsageError } from '../../src/cli/args.ts';
 
 const usage = 'tool <x> [--n N] [--json]';
 const spec = { n: 'string', json: 'boolean' } as const;

@@ -3,14 +3,14 @@
  * without processes: the rules the kill tests rely on.
  */
 import { describe, expect, it } from 'vitest';
-import { CheckpointStore, compareVersions, MAX_VERSIONS_PER_THREAD } from '../../peer-controller/checkpoint-store.ts';
-import { CheckpointDirectory } from '../../peer-controller/checkpoint-directory.ts';
-import { Recovery } from '../../peer-controller/recovery.ts';
-import { createLogger } from '../../peer-controller/log.ts';
-import type { ParticipationManager, PeerInfo } from '../../peer-controller/participation-manager.ts';
-import type { PeerLinks } from '../../peer-controller/worker.ts';
-import type { Message } from '../../peer-controller/protocol/messages.ts';
-import type { ThreadRecord } from '../../peer-controller/virtual-thread-delegator.ts';
+import { CheckpointStore, compareVersions, MAX_VERSIONS_PER_THREAD } from '../../src/daemon/host/checkpoint-store.ts';
+import { CheckpointDirectory } from '../../src/daemon/owner/checkpoint-directory.ts';
+import { Recovery } from '../../src/daemon/owner/recovery.ts';
+import { createLogger } from '../../src/protocol/log.ts';
+import type { ParticipationManager, PeerInfo } from '../../src/daemon/swarm/participation-manager.ts';
+import type { PeerLinks } from '../../src/daemon/host/worker.ts';
+import type { Message } from '../../src/protocol/messages.ts';
+import type { ThreadRecord } from '../../src/daemon/owner/virtual-thread-delegator.ts';
 
 const bytes = (n: number, fill = 1): Uint8Array => new Uint8Array(n).fill(fill);
 const put = (store: CheckpointStore, thread: number, epoch: number, n: number, size = 10, owner = 'owner', vc = 'vc1') =>

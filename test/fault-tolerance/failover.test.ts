@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCrunch, FaultSwarm, observe, referenceRun, type CrunchModule } from './helpers.ts';
-import type { VirtualComputer } from '../../sdk/index.ts';
+import type { VirtualComputer } from '../../src/client/index.ts';
 
 let job: CrunchModule;
 /**
@@ -267,7 +267,7 @@ describe('owner death and a swarm of one', () => {
     vc = await s.create({ workers: 1, checkpoint });
     const t = vc.spawn(job.crunch, 1_000_000, 40_000);
     await s.waitFor(async () => (await s.thread(vc!.id, 0))?.protection === 'unprotected', 10_000, 'an unprotected thread');
-    const { formatStatus, fetchStatus } = await import('../../bin/commands/status.ts');
+    const { formatStatus, fetchStatus } = await import('../../src/cli/commands/status.ts');
     expect(formatStatus(await fetchStatus(s.controller.url, s.key))).toMatch(/UNPROTECTED: no other peer can hold its checkpoints/);
     const [joined] = await s.addWorkers(1);
     await s.waitFor(async () => (await s.thread(vc!.id, 0))?.protection === 'protected', 10_000, 'the thread to be protected');

@@ -11,14 +11,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startPeerProcess, type PeerProcess } from '../../peer-controller/embedded-peer.ts';
-import { connect } from '../../peer-controller/connection.ts';
+import { startPeerProcess, type PeerProcess } from '../../src/client/peer-process.ts';
+import { connect } from '../../src/protocol/connection.ts';
 import { askPeer } from '../support/ask-peer.ts';
-import type { LogLevel } from '../../peer-controller/log.ts';
-import type { MessageOf } from '../../peer-controller/protocol/messages.ts';
-import { buildProject, formatDiagnostic } from '../../preprocessor/index.ts';
-import { runInSlot } from '../../sdk/runtime/frame-runner.ts';
-import { VirtualComputer, type VirtualComputerOptions } from '../../sdk/index.ts';
+import type { LogLevel } from '../../src/protocol/log.ts';
+import type { MessageOf } from '../../src/protocol/messages.ts';
+import { buildProject, formatDiagnostic } from '../../src/build/index.ts';
+import { runInSlot } from '../../src/daemon/host/frame-runner.ts';
+import { VirtualComputer, type VirtualComputerOptions } from '../../src/client/index.ts';
 import type * as Crunch from './fixtures/src/crunch.ts';
 
 const here = import.meta.dirname;
@@ -49,7 +49,7 @@ export async function buildCrunch(): Promise<CrunchModule> {
 function buildStamp(): string {
   const h = createHash('sha256');
   h.update(readFileSync(join(fixtureSrc, 'crunch.ts')));
-  for (const dir of [join(root, 'preprocessor'), join(root, 'sdk/runtime')]) {
+  for (const dir of [join(root, 'src/build'), join(root, 'src/runtime')]) {
     for (const f of readdirSync(dir).sort()) h.update(`${f}:${statSync(join(dir, f)).mtimeMs}`);
   }
   return h.digest('hex');

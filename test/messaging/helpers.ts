@@ -1,7 +1,7 @@
 /**
  * Real daemons and built thread fixtures for the message-passing and globals tests.
  *
- * Daemons are child processes (peer-controller/embedded-peer.ts) on loopback sharing a fresh swarm key; each can
+ * Daemons are child processes (src/daemon/embedded-peer.ts) on loopback sharing a fresh swarm key; each can
  * have its own number of slots (a controller with 0 slots runs no threads, so that killing a worker never kills
  * the owner). Fixtures are built from fixtures/*.ts with the preprocessor (`ppp2p build`), so that they checkpoint.
  */
@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startPeerProcess, type PeerProcess } from '../../peer-controller/embedded-peer.ts';
+import { startPeerProcess, type PeerProcess } from '../../src/client/peer-process.ts';
 import { askPeer } from '../support/ask-peer.ts';
-import type { MessageOf } from '../../peer-controller/protocol/messages.ts';
-import { buildProject, formatDiagnostic } from '../../preprocessor/index.ts';
+import type { MessageOf } from '../../src/protocol/messages.ts';
+import { buildProject, formatDiagnostic } from '../../src/build/index.ts';
 import type * as Threads from './fixtures/threads.ts';
 
 const here = import.meta.dirname;

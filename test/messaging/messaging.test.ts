@@ -3,7 +3,7 @@
  * application connected to the first as its controller, thread code built with `ppp2p build`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualComputer, ThreadError } from '../../sdk/index.ts';
+import { VirtualComputer, ThreadError } from '../../src/client/index.ts';
 import { loadThreads, PeerSwarm, sleep, until } from './helpers.ts';
 import type * as Threads from './fixtures/threads.ts';
 

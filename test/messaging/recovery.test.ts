@@ -5,7 +5,7 @@
  * computer, so that killing a worker never kills the owner.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualComputer } from '../../sdk/index.ts';
+import { VirtualComputer } from '../../src/client/index.ts';
 import { loadThreads, PeerSwarm, until } from './helpers.ts';
 import type * as Threads from './fixtures/threads.ts';
 

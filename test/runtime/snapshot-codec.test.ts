@@ -3,20 +3,20 @@ import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Frame, registerFrame, type FrameClass } from '../../sdk/runtime/frame.ts';
+import { Frame, registerFrame, type FrameClass } from '../../src/runtime/frame.ts';
 import {
   SNAPSHOT_FORMAT_VERSION,
   decodeSnapshot,
   encodeSnapshot,
   registerClass,
-} from '../../sdk/runtime/snapshot-codec.ts';
+} from '../../src/runtime/snapshot-codec.ts';
 import {
   CheckpointError,
   SnapshotFormatError,
   SnapshotLayoutError,
   UnserializableValueError,
-} from '../../sdk/runtime/errors.ts';
-import { ThreadContext, type ThreadHost } from '../../sdk/runtime/thread-context.ts';
+} from '../../src/runtime/errors.ts';
+import { ThreadContext, type ThreadHost } from '../../src/runtime/thread-context.ts';
 
 function roundTrip<T>(value: T): T {
   return decodeSnapshot(encodeSnapshot(value)) as T;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ThreadContext, currentThread, type ThreadHost } from '../../sdk/runtime/thread-context.ts';
-import { thread, checkpoint } from '../../sdk/thread-api.ts';
+import { ThreadContext, currentThread, type ThreadHost } from '../../src/runtime/thread-context.ts';
+import { thread, checkpoint } from '../../src/runtime/thread-api.ts';
 
 const quietHost: ThreadHost = { checkpoint: async () => {}, progress: () => {} };
 

@@ -1,9 +1,9 @@
-/** The thread's side of message passing (sdk/runtime/thread-messaging.ts) against a fake host: what crosses the port. */
+/** The thread's side of message passing (src/runtime/thread-messaging.ts) against a fake host: what crosses the port. */
 import { describe, expect, it } from 'vitest';
-import { ThreadMessaging } from '../../sdk/runtime/thread-messaging.ts';
-import { ThreadContext } from '../../sdk/runtime/thread-context.ts';
-import { decodeSnapshot, encodeValue } from '../../sdk/runtime/snapshot-codec.ts';
-import { packDelivered, unpackEntries, type FromWorker } from '../../sdk/runtime/worker-messages.ts';
+import { ThreadMessaging } from '../../src/runtime/thread-messaging.ts';
+import { ThreadContext } from '../../src/runtime/thread-context.ts';
+import { decodeSnapshot, encodeValue } from '../../src/runtime/snapshot-codec.ts';
+import { packDelivered, unpackEntries, type FromWorker } from '../../src/runtime/worker-messages.ts';
 
 function setUp(): { m: ThreadMessaging; posts: FromWorker[] } {
   const posts: FromWorker[] = [];

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runThreadLocally } from '../../sdk/runtime/frame-runner.ts';
+import { runThreadLocally } from '../../src/daemon/host/frame-runner.ts';
 import { emittedModuleFor, formatForTest, loadBuildProject, repoRoot } from '../support/preprocessor.ts';
 import { NEVER, runMigratingInProcess } from '../support/in-process-migration.ts';
 import { describeError, outcomeOf } from '../support/pool.ts';

@@ -4,9 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeSnapshot, encodeSnapshot, encodeValue } from '../../sdk/runtime/snapshot-codec.ts';
-import { packDelivered, packEntries, unpackDelivered, unpackEntries } from '../../sdk/runtime/worker-messages.ts';
-import { UnserializableValueError } from '../../sdk/runtime/errors.ts';
+import { decodeSnapshot, encodeSnapshot, encodeValue } from '../../src/runtime/snapshot-codec.ts';
+import { packDelivered, packEntries, unpackDelivered, unpackEntries } from '../../src/runtime/worker-messages.ts';
+import { UnserializableValueError } from '../../src/runtime/errors.ts';
 
 /** Deep equality with Object.is on primitives, prototypes, key order, typed array kinds and bytes. */
 function same(a: unknown, b: unknown): boolean {

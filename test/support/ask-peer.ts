@@ -1,7 +1,7 @@
 /** One request to a live daemon as a short-lived authenticated client: how tests read a peer's state. */
 import { randomBytes } from 'node:crypto';
-import { connect } from '../../peer-controller/connection.ts';
-import type { MessageOf } from '../../peer-controller/protocol/messages.ts';
+import { connect } from '../../src/protocol/connection.ts';
+import type { MessageOf } from '../../src/protocol/messages.ts';
 
 interface Replies {
   members: 'members-reply';

@@ -8,7 +8,7 @@ import { relative, resolve, sep } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
-/** One build diagnostic, as `buildProject` reports it (see preprocessor/index.ts). */
+/** One build diagnostic, as `buildProject` reports it (see src/build/index.ts). */
 export interface BuildDiagnostic {
   file: string;
   line: number;
@@ -25,13 +25,13 @@ export interface BuildResult {
 
 export type BuildProject = (opts: { rootDir: string; outDir: string }) => BuildResult;
 
-/** `buildProject` from preprocessor/index.ts, or an error that says why it is not usable yet. */
+/** `buildProject` from src/build/index.ts, or an error that says why it is not usable yet. */
 export async function loadBuildProject(): Promise<BuildProject> {
-  const entry = resolve(repoRoot, 'preprocessor/index.ts');
+  const entry = resolve(repoRoot, 'src/build/index.ts');
   if (!existsSync(entry)) throw new Error(`The preprocessor is missing: ${entry} does not exist yet.`);
   const mod = (await import(entry)) as { buildProject?: unknown };
   if (typeof mod.buildProject !== 'function') {
-    throw new Error(`preprocessor/index.ts does not export a buildProject function (exports: ${Object.keys(mod).join(', ') || 'none'}).`);
+    throw new Error(`src/build/index.ts does not export a buildProject function (exports: ${Object.keys(mod).join(', ') || 'none'}).`);
   }
   return mod.buildProject as BuildProject;
 }

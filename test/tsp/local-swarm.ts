@@ -9,7 +9,7 @@
  * resolved no-op), so "the running thread" is always well defined: before a thread continues, the
  * harness makes its context the current one.
  */
-import { ThreadContext, detachThread, type GlobalsOp, type ThreadHost } from '../../sdk/runtime/index.ts';
+import { ThreadContext, detachThread, type GlobalsOp, type ThreadHost } from '../../src/runtime/index.ts';
 
 export interface SwarmRun<R> {
   results: R[];

@@ -1,0 +1,23 @@
+/** `ppp2p build <dir> --out <dir>`: transform every module under <dir>. */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs, UsageError } from '../args.ts';
+import { buildProject, formatDiagnostic } from '../../build/index.ts';
+
+const usage = 'ppp2p build <dir> --out <dir>';
+
+export async function run(argv: string[]): Promise<number> {
+  const { positionals, flags } = parseArgs(argv, { out: 'string' }, usage);
+  const [dir, extra] = positionals;
+  if (dir === undefined || extra !== undefined) throw new UsageError(`expected one source directory\nusage: ${usage}`);
+  if (typeof flags.out !== 'string') throw new UsageError(`--out <dir> is required\nusage: ${usage}`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`);
+  const result = buildProject({ rootDir: resolve(dir), outDir: resolve(flags.out) });
+  for (const d of result.diagnostics) console.error(formatDiagnostic(d));
+  if (result.diagnostics.length > 0) {
+    console.error(`ppp2p build: ${result.diagnostics.length} error(s); nothing was written.`);
+    return 1;
+  }
+  console.error(`ppp2p build: ${result.emitted.length} module(s) written to ${flags.out}`);
+  return 0;
+}

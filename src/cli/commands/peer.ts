@@ -1,0 +1,151 @@
+/**
+ * `ppp2p peer`: the Peer Controller daemon. Prints one JSON line on stdout once listening,
+ * `{"event":"listening","url":"ws://127.0.0.1:7420","peerId":"..."}`, which other processes parse;
+ * logs go to stderr. SIGTERM or SIGINT stops it cleanly: its threads migrate to other peers at their next
+ * checkpoint (no work lost), then it tells the swarm it leaves. A second signal exits at once.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, positiveInt, UsageError } from '../args.ts';
+import { OptionError } from '../../protocol/errors.ts';
+import { isLogLevel, LOG_LEVELS } from '../../protocol/log.ts';
+import { VirtualComputerLayer } from '../../daemon/owner/deployer.ts';
+import { PeerController, tuneDaemonProcess } from '../../daemon/peer-controller.ts';
+import { SWARM_KEY_BYTES } from '../../protocol/handshake.ts';
+
+const usage =
+  'ppp2p peer [--host H] [--port P] [--join ws://h:p,...] [--slots K] [--swarm-key-file F] [--data-dir D] ' +
+  '[--log-level debug|info|warn|error|silent] [--tls-cert F --tls-key F] [--advertise-url URL] [--max-frame-bytes N]';
+
+/** Default port of `ppp2p peer` (the API's default is 0, any free port). */
+export const DEFAULT_PORT = 7420;
+const NO_KEY = `no swarm key: create one with \`ppp2p keygen > swarm.key\` and pass --swarm-key-file swarm.key (or set PPP2P_SWARM_KEY to the key's base64)`;
+
+const HELP = `  --host H             interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --port P             port to listen on (default ${DEFAULT_PORT}; 0 for any free port)
+  --join URLS          peers to join through, comma-separated (any one that answers is enough)
+  --slots K            virtual threads run at once (default: CPU cores; 0: a peer that owns virtual
+                       computers and holds checkpoints but runs no threads)
+  --swarm-key-file F   the swarm key (ppp2p keygen > swarm.key); or env PPP2P_SWARM_KEY=<base64>
+  --data-dir D         directory for this peer's files (default: a temporary one)
+  --log-level L        debug, info, warn, error or silent (default info; logs go to stderr)
+  --tls-cert F --tls-key F   serve wss:// with this PEM certificate and key
+  --advertise-url URL  the URL other peers dial to reach this one (default ws://<host>:<port>)
+  --max-frame-bytes N  largest WebSocket frame accepted (default 67108864, 64 MiB)
+On start, one JSON line on stdout: {"event":"listening","url":"ws://...","peerId":"..."}.`;
+
+/** Decodes a base64 swarm key, or throws a UsageError saying where it came from and how to make one. */
+export function parseSwarmKey(text: string, from: string): Buffer {
+  const trimmed = text.trim();
+  const key = Buffer.from(trimmed, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || key.length !== SWARM_KEY_BYTES) {
+    throw new UsageError(`${from} must hold the base64 of ${SWARM_KEY_BYTES} bytes (got ${key.length} bytes); make a key with: ppp2p keygen > swarm.key`);
+  }
+  return key;
+}
+
+function readFlagFile(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { positionals, flags } = parseArgs(
+    argv,
+    {
+      host: 'string',
+      port: 'string',
+      join: 'string',
+      slots: 'string',
+      'swarm-key-file': 'string',
+      'data-dir': 'string',
+      'log-level': 'string',
+      'tls-cert': 'string',
+      'tls-key': 'string',
+      'advertise-url': 'string',
+      'max-frame-bytes': 'string',
+      help: 'boolean',
+    },
+    usage,
+  );
+  if (flags.help === true) {
+    console.log(`usage: ${usage}\n\n${HELP}`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${usage}`);
+
+  let swarmKey: Buffer;
+  if (typeof flags['swarm-key-file'] === 'string') {
+    swarmKey = parseSwarmKey(readFlagFile(flags['swarm-key-file'], 'swarm-key-file').toString('utf8'), `--swarm-key-file ${flags['swarm-key-file']}`);
+  } else if (process.env.PPP2P_SWARM_KEY !== undefined && process.env.PPP2P_SWARM_KEY !== '') {
+    swarmKey = parseSwarmKey(process.env.PPP2P_SWARM_KEY, 'PPP2P_SWARM_KEY');
+  } else {
+    throw new UsageError(`${NO_KEY}\nusage: ${usage}`);
+  }
+
+  let port = DEFAULT_PORT;
+  if (flags.port !== undefined) {
+    port = Number(flags.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535 (0: any free port), got '${String(flags.port)}'\nusage: ${usage}`);
+  }
+  const join = typeof flags.join === 'string' ? flags.join.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  for (const u of join) if (!/^wss?:\/\/[^\s]+$/.test(u)) throw new UsageError(`--join takes ws:// or wss:// URLs separated by commas, got '${u}'\nusage: ${usage}`);
+  const logLevel = flags['log-level'] ?? process.env.PPP2P_LOG_LEVEL ?? 'info';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${String(logLevel)}'`);
+  const certFile = flags['tls-cert'];
+  const keyFile = flags['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError(`--tls-cert and --tls-key go together\nusage: ${usage}`);
+  const tls = typeof certFile === 'string' && typeof keyFile === 'string' ? { cert: readFlagFile(certFile, 'tls-cert'), key: readFlagFile(keyFile, 'tls-key') } : undefined;
+  const advertiseUrl = flags['advertise-url'];
+  if (advertiseUrl !== undefined && (typeof advertiseUrl !== 'string' || !/^wss?:\/\/[^\s]+$/.test(advertiseUrl))) {
+    throw new UsageError(`--advertise-url must be a ws:// or wss:// URL\nusage: ${usage}`);
+  }
+
+  tuneDaemonProcess();
+  const pc = await PeerController.start({
+    swarmKey,
+    host: typeof flags.host === 'string' ? flags.host : undefined,
+    port,
+    join,
+    slots: positiveInt(flags, 'slots', usage, 0),
+    dataDir: typeof flags['data-dir'] === 'string' ? flags['data-dir'] : undefined,
+    logLevel,
+    tls,
+    advertiseUrl: typeof advertiseUrl === 'string' ? advertiseUrl : undefined,
+    maxFrameBytes: positiveInt(flags, 'max-frame-bytes', usage),
+  }).catch((err: unknown) => {
+    // A bad option or a busy port: say so in one line, not with a stack.
+    throw err instanceof OptionError ? new UsageError(err.message) : err;
+  });
+  process.on('unhandledRejection', (reason) => {
+    pc.log.error(`unhandled rejection (the daemon keeps running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  });
+  // The daemon is both halves of the paper's duality: it hosts deployers for local applications and
+  // runs other peers' threads as a worker.
+  const layer = VirtualComputerLayer.attach(pc);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: pc.url, peerId: pc.id })}\n`);
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      pc.log.info(`${signal} received: leaving the swarm once this peer's threads have migrated (send it again to exit at once)`);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      const again = (): void => {
+        pc.log.warn('second signal: exiting without waiting for threads to migrate');
+        process.exit(1);
+      };
+      process.once('SIGTERM', again);
+      process.once('SIGINT', again);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  // Graceful leave: every thread here migrates at its next checkpoint, with no work lost.
+  await layer.leave();
+  await layer.close();
+  await pc.stop();
+  return 0;
+}

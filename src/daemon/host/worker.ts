@@ -1,0 +1,496 @@
+/**
+ * The worker (paper's name): this peer's side of its enrolment in other peers' virtual computers.
+ *
+ * A deployer asks to enrol this peer (`enrol`); the worker accepts while it has a free slot, then runs the
+ * threads the deployer's delegator sends it (`exec`) in its executors, fetching each thread's assembly from
+ * the deployer's controller on first use. Progress, the result or the error go back to the deployer
+ * (`exec-progress`, `exec-result`, `exec-error`). A virtual computer's threads here stop when its deployer
+ * dismisses this worker or cancels them, and when the owner peer is declared dead.
+ *
+ * Any peer can be a worker, the deployer's own controller included: then messages between the two go
+ * through {@link PeerLinks}' local path instead of a socket.
+ */
+import type { Connection } from '../../protocol/connection.ts';
+import type { Logger } from '../../protocol/log.ts';
+import type { PeerController } from '../peer-controller.ts';
+import type { Message, MessageOf, ReplyInput, RequestInput, Role } from '../../protocol/messages.ts';
+import { Executors, CancelledError, type ExecHandle } from './executor.ts';
+import { AssemblyStore } from './assembly-manager.ts';
+import { isAssemblyHash } from '../../protocol/assembly.ts';
+import { ThreadError } from '../../runtime/errors.ts';
+import { CheckpointSender } from './checkpoint-sender.ts';
+import { formatVersion } from './checkpoint-store.ts';
+import type { LocalThread, MessageManager } from './message-manager.ts';
+import type { HostNotice } from '../../runtime/worker-messages.ts';
+
+/** Who sent a message: a connection, or this peer itself (local path). */
+export interface Sender {
+  readonly remoteId: string;
+  readonly role: Role;
+}
+
+/** A handler of the virtual-computer layer: the same for messages from a socket and from this peer itself. */
+export type LocalHandler = (msg: Message, from: Sender) => ReplyInput | void | Promise<ReplyInput | void>;
+
+/**
+ * Messages to other peers by id, in order per peer, over the PeerController's cached connections; messages
+ * to this peer itself are handed to `local` without a socket.
+ */
+export class PeerLinks {
+  readonly #peer: PeerController;
+  readonly #local: LocalHandler;
+  readonly #log: Logger;
+  readonly #open = new Map<string, Connection>();
+  /** Sends waiting for a connection, per peer: later sends queue behind them to keep the order. */
+  readonly #waiting = new Map<string, Message[]>();
+  /** When a connection to a peer last failed: sends right after it are dropped without dialling again. */
+  readonly #failedAt = new Map<string, number>();
+
+  constructor(peer: PeerController, local: LocalHandler, log: Logger) {
+    this.#peer = peer;
+    this.#local = local;
+    this.#log = log;
+  }
+
+  get selfId(): string {
+    return this.#peer.id;
+  }
+
+  /** Sends without waiting for anything; a peer that cannot be reached loses the message (logged). */
+  send(peerId: string, msg: Message): void {
+    if (peerId === this.#peer.id) {
+      queueMicrotask(() => this.#runLocal(msg));
+      return;
+    }
+    const queue = this.#waiting.get(peerId);
+    if (queue !== undefined) {
+      queue.push(msg);
+      return;
+    }
+    const conn = this.#open.get(peerId);
+    if (conn?.isOpen === true) {
+      try {
+        conn.send(msg);
+        return;
+      } catch (err) {
+        this.#log.debug(`send '${msg.t}' to ${peerId} failed: ${(err as Error).message}; reconnecting`);
+      }
+    }
+    // A suspected peer that just refused a connection is most likely dead: do not dial it again for every
+    // message sent meanwhile (a peer still believed alive is dialled again: its messages must not be lost).
+    const failedAt = this.#failedAt.get(peerId);
+    if (failedAt !== undefined && Date.now() - failedAt < REDIAL_AFTER_FAILURE_MS && this.#peer.membership.peer(peerId)?.state !== 'alive') {
+      this.#log.debug(`'${msg.t}' to ${peerId} dropped: it could not be reached ${Date.now() - failedAt} ms ago`);
+      return;
+    }
+    this.#waiting.set(peerId, [msg]);
+    this.connection(peerId).then(
+      (c) => {
+        const pending = this.#waiting.get(peerId) ?? [];
+        this.#waiting.delete(peerId);
+        this.#failedAt.delete(peerId);
+        for (const m of pending) c.send(m);
+      },
+      (err: unknown) => {
+        const lost = this.#waiting.get(peerId) ?? [];
+        this.#waiting.delete(peerId);
+        this.#failedAt.set(peerId, Date.now());
+        this.#log.warn(`cannot reach peer ${peerId}: ${(err as Error).message}; ${lost.length} message(s) dropped`);
+      },
+    );
+  }
+
+  /** Sends a request and resolves with its reply (RemoteError for an `error` reply). */
+  async request(peerId: string, msg: RequestInput, timeoutMs?: number): Promise<Message> {
+    if (peerId === this.#peer.id) {
+      const reply = await this.#local({ ...msg, id: 0 } as Message, { remoteId: peerId, role: 'peer' });
+      if (reply === undefined) throw new Error(`no reply to '${msg.t}' from this peer`);
+      return { ...reply, re: 0 } as Message;
+    }
+    const conn = await this.connection(peerId);
+    return conn.request(msg, timeoutMs);
+  }
+
+  /** An open connection to a peer (cached). */
+  async connection(peerId: string, timeoutMs = 5000): Promise<Connection> {
+    const cached = this.#open.get(peerId);
+    if (cached?.isOpen === true) return cached;
+    const conn = await this.#peer.connectTo(peerId, timeoutMs);
+    this.#open.set(peerId, conn);
+    conn.onClose(() => {
+      if (this.#open.get(peerId) === conn) this.#open.delete(peerId);
+    });
+    return conn;
+  }
+
+  #runLocal(msg: Message): void {
+    try {
+      const r = this.#local(msg, { remoteId: this.#peer.id, role: 'peer' });
+      if (r instanceof Promise) r.catch((err: unknown) => this.#log.error(`local '${msg.t}' failed: ${String(err)}`));
+    } catch (err) {
+      this.#log.error(`local '${msg.t}' failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+}
+
+/** A thread this worker runs (or is fetching the code of). */
+interface Running {
+  thread: number;
+  epoch: number;
+  fn: string;
+  since: number;
+  handle: ExecHandle | undefined;
+  cancelled: boolean;
+  /** Replicates the placement's snapshots to its holders (checkpoint-sender.ts). */
+  sender: CheckpointSender | undefined;
+  /** This peer leaves: the thread stops at its next snapshot and is handed back to its deployer. */
+  leaving: boolean;
+  /** Resolves when the placement is over here (finished, failed, stopped or handed back). */
+  ended: Promise<void>;
+  end(): void;
+  /** Its mailbox and channels (message-manager.ts), when this peer does message passing. */
+  messaging?: LocalThread;
+}
+
+/** This worker's membership in one virtual computer. */
+interface Enrolment {
+  vc: string;
+  owner: string;
+  threads: Map<number, Running>;
+}
+
+export interface WorkerOptions {
+  /** Threads this peer runs at once; 0 for a controller that is never enrolled. @default the peer's slots */
+  slots?: number;
+  /** Heap limit per thread in MB. @default 512 */
+  memoryLimitMb?: number;
+}
+
+/** How long sends to a peer that refused a connection are dropped before it is dialled again. */
+const REDIAL_AFTER_FAILURE_MS = 1000;
+/** How often at most free-slot changes are gossiped (they can change thousands of times a second). */
+const FREE_SLOTS_ADVERTISE_MS = 200;
+/** How long a resuming placement waits for a holder to send its checkpoint. */
+const CHECKPOINT_FETCH_TIMEOUT_MS = 30_000;
+/** How long a leaving peer waits for its threads to reach a checkpoint. */
+const DEFAULT_LEAVE_TIMEOUT_MS = 15_000;
+
+export class Worker {
+  readonly executors: Executors;
+  readonly assemblies: AssemblyStore;
+  readonly #peer: PeerController;
+  readonly #links: PeerLinks;
+  readonly #log: Logger;
+  readonly #enrolments = new Map<string, Enrolment>();
+  #advertiseTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+  readonly #messages: MessageManager | undefined;
+
+  constructor(peer: PeerController, links: PeerLinks, assemblies: AssemblyStore, opts: WorkerOptions, log: Logger, messages?: MessageManager) {
+    this.#messages = messages;
+    this.#peer = peer;
+    this.#links = links;
+    this.assemblies = assemblies;
+    this.#log = log;
+    this.executors = new Executors({ slots: opts.slots ?? peer.slots, memoryLimitMb: opts.memoryLimitMb });
+    this.executors.onFreeSlotsChange = () => this.#advertise();
+    if (this.executors.slots !== peer.slots) peer.setFreeSlots(this.executors.freeSlots);
+    peer.membership.on('peer-dead', (p) => this.ownerGone(p.id, `owner peer ${p.id} was declared dead`));
+  }
+
+  /** Threads running here, for `ppp2p status`. */
+  executing(): { vc: string; owner: string; thread: number; fn: string; since: number }[] {
+    const out: { vc: string; owner: string; thread: number; fn: string; since: number }[] = [];
+    for (const e of this.#enrolments.values()) {
+      for (const r of e.threads.values()) out.push({ vc: e.vc, owner: e.owner, thread: r.thread, fn: r.fn, since: r.since });
+    }
+    return out;
+  }
+
+  onEnrol(msg: MessageOf<'enrol'>, from: Sender): ReplyInput {
+    const { slots, freeSlots: free } = this.executors;
+    const refuse = (reason: string): ReplyInput => ({ t: 'enrol-reply', accepted: false, reason, slots, free, speed: this.#peer.speed });
+    if (msg.owner !== from.remoteId) return refuse(`the enrolment names owner ${msg.owner} but comes from ${from.remoteId}`);
+    if (this.#closing) return refuse('the peer is shutting down');
+    if (slots === 0) return refuse('the peer runs no threads (it has 0 slots)');
+    if (!this.#enrolments.has(msg.vc) && free === 0) return refuse(`no free slots (${slots} of ${slots} busy)`);
+    if (!this.#enrolments.has(msg.vc)) this.#enrolments.set(msg.vc, { vc: msg.vc, owner: from.remoteId, threads: new Map() });
+    this.#log.debug(`enrolled in virtual computer ${msg.vc} of ${from.remoteId}`);
+    return { t: 'enrol-reply', accepted: true, slots, free, speed: this.#peer.speed };
+  }
+
+  onDismiss(msg: MessageOf<'dismiss'>, from: Sender): void {
+    const e = this.#enrolments.get(msg.vc);
+    if (e === undefined || e.owner !== from.remoteId) return;
+    this.#drop(e, 'dismissed');
+  }
+
+  onExec(msg: MessageOf<'exec'>, from: Sender): void {
+    const e = this.#enrolments.get(msg.vc);
+    const fail = (message: string): void =>
+      this.#links.send(from.remoteId, {
+        t: 'exec-error',
+        vc: msg.vc,
+        thread: msg.thread,
+        epoch: msg.epoch,
+        name: 'NotEnrolledError',
+        message,
+        stack: '',
+        others: this.#others(msg.vc),
+      });
+    if (e === undefined || e.owner !== from.remoteId) return fail(`peer ${this.#peer.id} is not enrolled in virtual computer ${msg.vc}`);
+    const old = e.threads.get(msg.thread);
+    if (old !== undefined) {
+      if (old.epoch >= msg.epoch) return; // a duplicate
+      this.#stop(old);
+    }
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const sender = new CheckpointSender({ links: this.#links, log: this.#log, vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, holders: msg.holders ?? [] });
+    const r: Running = { thread: msg.thread, epoch: msg.epoch, fn: msg.fn, since: Date.now(), handle: undefined, cancelled: false, sender, leaving: false, ended, end };
+    // The mailbox exists from now on: messages for the thread are held while its code loads.
+    const notify = (n: HostNotice): void => r.handle?.notify?.(n);
+    r.messaging = this.#messages?.threadStarted({ vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, mailboxSize: msg.mailboxSize, notify });
+    e.threads.set(msg.thread, r);
+    if (this.#closing) return this.#handBack(e, r, 'the peer is leaving');
+    void this.#run(e, r, msg).finally(() => {
+      r.messaging?.end('finished');
+      r.sender?.close();
+      r.end();
+    });
+  }
+
+  onExecCancel(msg: MessageOf<'exec-cancel'>, from: Sender): ReplyInput {
+    const e = this.#enrolments.get(msg.vc);
+    const r = e?.owner === from.remoteId ? e.threads.get(msg.thread) : undefined;
+    if (e === undefined || r === undefined) return { t: 'exec-cancel-reply', found: false };
+    e.threads.delete(msg.thread);
+    this.#stop(r);
+    return { t: 'exec-cancel-reply', found: true };
+  }
+
+  onAssemblyFetch(msg: MessageOf<'assembly-fetch'>): ReplyInput {
+    const code = this.assemblies.serve(msg.hash);
+    if (code === undefined) throw Object.assign(new Error(`peer ${this.#peer.id} does not hold assembly ${msg.hash}`), { code: 'ERR_NO_ASSEMBLY' });
+    return { t: 'assembly-fetch-reply', code };
+  }
+
+  /** Drops every virtual computer owned by `owner` (it died or its controller went away). */
+  ownerGone(owner: string, why: string): void {
+    for (const e of [...this.#enrolments.values()]) {
+      if (e.owner === owner) {
+        this.#log.info(`dropping virtual computer ${e.vc}: ${why}`);
+        this.#drop(e, why);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#advertiseTimer);
+    for (const e of [...this.#enrolments.values()]) this.#drop(e, 'the peer is shutting down');
+    await this.executors.close();
+  }
+
+  async #run(e: Enrolment, r: Running, msg: MessageOf<'exec'>): Promise<void> {
+    const owner = e.owner;
+    const base = { vc: e.vc, thread: r.thread, epoch: r.epoch };
+    const current = (): boolean => !r.cancelled && e.threads.get(r.thread) === r && this.#enrolments.get(e.vc) === e;
+    // The checkpoint travels while the assembly loads: both are on the failover's critical path.
+    const fetching = msg.resume === undefined ? undefined : this.#fetchCheckpoint(e.vc, msg);
+    fetching?.catch(() => {});
+    let module: string;
+    try {
+      if (!isAssemblyHash(msg.assembly)) throw new Error(`'${msg.assembly}' is not an assembly hash`);
+      module = await this.assemblies.install(msg.assembly, async () => {
+        const reply = await this.#links.request(owner, { t: 'assembly-fetch', hash: msg.assembly }, 60_000);
+        if (reply.t !== 'assembly-fetch-reply') throw new Error(`unexpected reply '${reply.t}' to assembly-fetch`);
+        return reply.code;
+      });
+    } catch (err) {
+      if (!current()) return;
+      e.threads.delete(r.thread);
+      this.#links.send(owner, {
+        t: 'exec-error',
+        ...base,
+        name: 'AssemblyError',
+        message: `Cannot load the code of ${msg.fn}() on peer ${this.#peer.id}: ${(err as Error).message}`,
+        stack: '',
+        others: this.#others(e.vc),
+      });
+      return;
+    }
+    if (!current()) return;
+    let snapshot: Uint8Array | undefined;
+    if (fetching !== undefined) {
+      try {
+        snapshot = await fetching;
+      } catch (err) {
+        if (!current()) return;
+        e.threads.delete(r.thread);
+        // Not the thread's failure: its deployer resumes it from older state instead.
+        this.#links.send(owner, { t: 'exec-error', ...base, name: 'CheckpointUnavailableError', message: (err as Error).message, stack: '', others: this.#others(e.vc) });
+        return;
+      }
+      if (!current()) return;
+    }
+    const policy = msg.checkpointIntervalMs === undefined ? undefined : { minIntervalMs: msg.checkpointIntervalMs };
+    r.handle = this.executors.submit(
+      { module, exportName: msg.fn, args: msg.args, threadId: msg.thread, threadCount: msg.count, snapshot, policy, mailboxSize: r.messaging?.mailboxSize },
+      {
+        ...r.messaging?.events,
+        onSnapshot: (bytes, info) => {
+          if (!current()) return 'continue';
+          r.sender?.offer(bytes, info);
+          // Leaving: the thread lives on in this snapshot only, resumed elsewhere once a holder has it.
+          return r.leaving ? 'stop' : 'continue';
+        },
+        onProgress: (value, seq) => {
+          if (current()) this.#links.send(owner, { t: 'exec-progress', ...base, seq, value });
+        },
+      },
+    );
+    try {
+      const outcome = await r.handle.done;
+      if (!current()) return;
+      if ('stopped' in outcome) {
+        const held = (await r.sender?.flush()) === true;
+        if (!current()) return;
+        this.#handBack(e, r, held ? 'the peer left' : 'the peer left (its last snapshot could not be replicated)');
+        return;
+      }
+      e.threads.delete(r.thread);
+      const value = 'result' in outcome ? outcome.result : undefined;
+      this.#links.send(owner, { t: 'exec-result', ...base, value, others: this.#others(e.vc) });
+    } catch (err) {
+      if (err instanceof CancelledError || !current()) return;
+      e.threads.delete(r.thread);
+      const x = err as Error;
+      this.#links.send(owner, {
+        t: 'exec-error',
+        ...base,
+        name: err instanceof ThreadError ? err.remoteName : x.name,
+        message: x.message,
+        stack: cleanStack(err instanceof ThreadError ? err.remoteStack : (x.stack ?? '')),
+        others: this.#others(e.vc),
+      });
+    }
+  }
+
+  /** The snapshot a resumed placement starts from: this peer's own copy if it holds one, else a holder's. */
+  async #fetchCheckpoint(vc: string, msg: MessageOf<'exec'>): Promise<Uint8Array> {
+    const v = msg.resume!;
+    const self = this.#peer.id;
+    const holders = [...v.holders].sort((a, b) => Number(b === self) - Number(a === self));
+    const failures: string[] = [];
+    for (const h of holders) {
+      try {
+        const reply = await this.#links.request(h, { t: 'checkpoint-fetch', vc, thread: msg.thread, epoch: v.epoch, n: v.n }, CHECKPOINT_FETCH_TIMEOUT_MS);
+        if (reply.t !== 'checkpoint-fetch-reply') throw new Error(`unexpected reply '${reply.t}'`);
+        return reply.snapshot;
+      } catch (err) {
+        failures.push(`${h}: ${(err as Error).message}`);
+      }
+    }
+    throw new Error(`checkpoint ${formatVersion(v)} of thread ${msg.thread} could not be fetched from any holder (${failures.join('; ') || 'none listed'})`);
+  }
+
+  /** New holders for a placement's checkpoints (one died); `snapshot`: take one now, no copy survived. */
+  onExecHolders(msg: MessageOf<'exec-holders'>, from: Sender): void {
+    const e = this.#enrolments.get(msg.vc);
+    const r = e?.owner === from.remoteId ? e.threads.get(msg.thread) : undefined;
+    if (r === undefined || r.epoch !== msg.epoch) return;
+    r.sender?.setHolders(msg.holders);
+    if (msg.snapshot) r.handle?.requestSnapshot?.();
+  }
+
+  /** The deployer placed the thread again elsewhere: a copy of an older placement still here must stop. */
+  onExecFence(msg: MessageOf<'exec-fence'>, from: Sender): void {
+    const e = this.#enrolments.get(msg.vc);
+    const r = e?.owner === from.remoteId ? e.threads.get(msg.thread) : undefined;
+    if (e === undefined || r === undefined || r.epoch >= msg.epoch) return;
+    this.#log.info(`stopping stale placement ${r.epoch} of thread ${r.thread} of ${e.vc}: it runs as placement ${msg.epoch} elsewhere`);
+    e.threads.delete(r.thread);
+    this.#stop(r);
+  }
+
+  /**
+   * Graceful leave: refuses enrolments, tells each deployer to place nothing more here, and hands every thread
+   * back at its next checkpoint opportunity, once that snapshot is held by another peer, so that it resumes
+   * elsewhere with no work lost. Threads that reach no checkpoint within `timeoutMs` are stopped and handed back
+   * anyway (they resume from their newest acknowledged checkpoint). Resolves when no thread is left here.
+   */
+  async leave(timeoutMs = DEFAULT_LEAVE_TIMEOUT_MS): Promise<void> {
+    this.#closing = true;
+    const waits: Promise<void>[] = [];
+    for (const e of this.#enrolments.values()) {
+      // This peer's own virtual computers end with it: nothing to migrate.
+      if (e.owner === this.#peer.id) continue;
+      this.#links.send(e.owner, { t: 'worker-leaving', vc: e.vc });
+      for (const r of [...e.threads.values()]) {
+        r.leaving = true;
+        waits.push(r.ended);
+        if (r.handle?.started === true) r.handle.requestSnapshot?.();
+        else this.#handBack(e, r, 'the peer is leaving');
+      }
+    }
+    if (waits.length === 0) return;
+    this.#log.info(`leaving: handing ${waits.length} thread(s) back at their next checkpoint`);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(waits), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    for (const e of this.#enrolments.values()) {
+      if (e.owner === this.#peer.id) continue;
+      for (const r of [...e.threads.values()]) this.#handBack(e, r, `the peer left before the thread reached a checkpoint within ${timeoutMs} ms`);
+    }
+  }
+
+  /** Gives a placement back to its deployer, which resumes it elsewhere from its newest acknowledged checkpoint. */
+  #handBack(e: Enrolment, r: Running, reason: string): void {
+    if (e.threads.get(r.thread) !== r) return;
+    e.threads.delete(r.thread);
+    this.#stop(r);
+    this.#links.send(e.owner, { t: 'exec-handback', vc: e.vc, thread: r.thread, epoch: r.epoch, reason });
+  }
+
+  #stop(r: Running): void {
+    r.messaging?.end('stopped');
+    r.cancelled = true;
+    r.handle?.cancel();
+    r.sender?.close();
+    r.end();
+  }
+
+  #drop(e: Enrolment, why: string): void {
+    this.#enrolments.delete(e.vc);
+    for (const r of e.threads.values()) this.#stop(r);
+    if (e.threads.size > 0) this.#log.debug(`stopped ${e.threads.size} thread(s) of ${e.vc}: ${why}`);
+    e.threads.clear();
+    this.#messages?.leave(e.vc);
+  }
+
+  /** Slots busy with threads of virtual computers other than `vc`. */
+  #others(vc: string): number {
+    const busy = this.executors.slots - this.executors.freeSlots + this.executors.queued;
+    return Math.max(0, busy - (this.#enrolments.get(vc)?.threads.size ?? 0));
+  }
+
+  #advertise(): void {
+    if (this.#advertiseTimer !== undefined || this.#closing) return;
+    this.#advertiseTimer = setTimeout(() => {
+      this.#advertiseTimer = undefined;
+      if (this.#peer.state === 'running') this.#peer.setFreeSlots(this.executors.freeSlots);
+    }, FREE_SLOTS_ADVERTISE_MS);
+    this.#advertiseTimer.unref();
+  }
+}
+
+const runtimeDir = new URL('../../runtime/', import.meta.url).pathname;
+
+/** Drops the runtime's and Node's own frames from a thread's stack: what is left is the user's code. */
+export function cleanStack(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((line) => !(/^\s+at /.test(line) && (line.includes(runtimeDir) || line.includes('node:internal'))))
+    .join('\n');
+}

@@ -1,0 +1,491 @@
+/**
+ * The Peer Controller daemon's core: a WebSocket server that authenticates every connection, a dispatcher
+ * that hands each message type to the component that registered for it, a cache of direct connections to
+ * other peers, and the participation manager (membership, failure detection).
+ *
+ * ```ts
+ * const pc = await PeerController.start({ swarmKey, port: 0, join: ['ws://127.0.0.1:7420'] });
+ * pc.handle('members', () => ({ t: 'members-reply', self: pc.id, peers: pc.membership.peers() }));
+ * pc.membership.on('peer-dead', (p) => ...);
+ * const conn = await pc.connectTo(otherPeerId);   // authenticated, cached
+ * await pc.stop();
+ * ```
+ * Invariant: nothing a connection sends can stop the daemon. A bad frame closes that connection (one log
+ * line); a throwing handler answers the request with an `error` reply; state is never touched by a frame
+ * that failed validation.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { availableParallelism, networkInterfaces, tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { connect, Connection, DEFAULT_REQUEST_TIMEOUT_MS, newTrafficCounters, TLS_EXPORTER_LABEL, type TrafficCounters } from '../protocol/connection.ts';
+import { CloseCode, HandshakeError, OptionError, PeerControllerStateError, ProtocolError, UnknownPeerError } from '../protocol/errors.ts';
+import { createLogger, isLogLevel, type Logger, type LogLevel } from '../protocol/log.ts';
+import { measureSpeed, ParticipationManager, type ParticipationOptions } from './swarm/participation-manager.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/codec.ts';
+import { acceptHandshake, checkSwarmKey, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../protocol/handshake.ts';
+import type { Message, MessageOf, MessageType, ReplyInput, Role } from '../protocol/messages.ts';
+
+export interface PeerControllerOptions {
+  /** The swarm key: 32 bytes shared by every peer and client of the swarm (`ppp2p keygen`). */
+  swarmKey: Uint8Array;
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. @default 0 */
+  port?: number;
+  /** URLs of peers to join through (any one that answers is enough). @default [] */
+  join?: string[];
+  /** Virtual threads this peer runs at once. @default os.availableParallelism() */
+  slots?: number;
+  /** Directory for this peer's files (assembly cache, checkpoint store). @default a fresh directory under os.tmpdir(), removed by stop() */
+  dataDir?: string;
+  /** @default 'info' (ignored when `log` is given) */
+  logLevel?: LogLevel;
+  /** Where log lines go. @default a logger on stderr at `logLevel` */
+  log?: Logger;
+  /** Serve wss:// with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The URL other peers dial to reach this one. @default ws(s)://<host>:<port>, with a non-loopback address if host is 0.0.0.0 */
+  advertiseUrl?: string;
+  /** This peer's id. @default 16 random hex digits */
+  peerId?: string;
+  /** Speed score to advertise instead of measuring it (tests, many peers in one process). @default measured, ~100 ms */
+  speed?: number;
+  /** Maximum WebSocket frame size. @default 64 MiB */
+  maxFrameBytes?: number;
+  /** Default timeout of `Connection.request`. @default 10000 */
+  requestTimeoutMs?: number;
+  /** Time a new connection has to authenticate. @default 5000 */
+  handshakeTimeoutMs?: number;
+  /** Failure-detector and gossip timing (see ParticipationOptions for defaults). */
+  membership?: Partial<ParticipationOptions>;
+}
+
+/** A component's handler for one message type. Return a reply (its `re` is filled in) to answer a request. */
+export type MessageHandler<T extends MessageType> = (
+  msg: MessageOf<T>,
+  conn: Connection,
+) => ReplyInput | void | Promise<ReplyInput | void>;
+
+export interface HandleOptions {
+  /** Roles allowed to send this type; others get their connection closed (4403). @default ['peer', 'client'] */
+  roles?: readonly Role[];
+}
+
+export interface PeerControllerEvents {
+  /** A connection authenticated (either direction, peers and clients). */
+  connection: [Connection];
+}
+
+type State = 'running' | 'stopping' | 'stopped';
+
+export class PeerController extends EventEmitter<PeerControllerEvents> {
+  /** This peer's id. */
+  readonly id: string;
+  /** The URL other peers and clients dial. */
+  readonly url: string;
+  /** The participation manager: `peers()`, events 'peer-alive', 'peer-suspect', 'peer-dead', 'peer-update'. */
+  readonly membership: ParticipationManager;
+  /** Threads this peer runs at once. */
+  readonly slots: number;
+  /** The speed score this peer advertises. */
+  readonly speed: number;
+  readonly dataDir: string;
+  readonly log: Logger;
+
+  #state: State = 'running';
+  #swarmKey: Uint8Array;
+  #server: Server;
+  #wss: WebSocketServer;
+  #handlers = new Map<string, { handler: MessageHandler<MessageType>; roles: readonly Role[] }>();
+  #conns = new Map<string, Set<Connection>>();
+  #dialing = new Map<string, Promise<Connection>>();
+  #handshaking = new Set<WebSocket>();
+  #traffic = newTrafficCounters();
+  #connLog: Logger;
+  #maxFrameBytes: number;
+  #requestTimeoutMs: number;
+  #removeDataDir: boolean;
+  #tls: boolean;
+
+  private constructor(init: {
+    id: string;
+    url: string;
+    server: Server;
+    wss: WebSocketServer;
+    opts: PeerControllerOptions;
+    log: Logger;
+    slots: number;
+    speed: number;
+    dataDir: string;
+    removeDataDir: boolean;
+  }) {
+    super();
+    this.id = init.id;
+    this.url = init.url;
+    this.log = init.log;
+    this.slots = init.slots;
+    this.speed = init.speed;
+    this.dataDir = init.dataDir;
+    this.#removeDataDir = init.removeDataDir;
+    this.#server = init.server;
+    this.#wss = init.wss;
+    this.#swarmKey = init.opts.swarmKey;
+    this.#tls = init.opts.tls !== undefined;
+    this.#connLog = init.log.child('connection');
+    this.#maxFrameBytes = init.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#requestTimeoutMs = init.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.membership = new ParticipationManager(
+      { id: this.id, url: this.url, slots: this.slots, freeSlots: this.slots, speed: this.speed },
+      init.opts.join ?? [],
+      {
+        connectToMember: (id, url, timeoutMs) => this.#connectTo(id, url, timeoutMs),
+        dial: (url, timeoutMs) => this.#dial(url, timeoutMs),
+        hasConnection: (id) => this.#openConnection(id) !== undefined,
+        closeConnections: (id, code, reason) => {
+          for (const c of this.#conns.get(id) ?? []) if (c.role === 'peer') c.close(code, reason);
+        },
+      },
+      init.log.child('participation'),
+      init.opts.membership,
+    );
+    const m = this.membership;
+    const peersOnly = { roles: ['peer'] } as const;
+    this.handle('join', (msg, conn) => m.onJoin(msg, conn), peersOnly);
+    this.handle('ping', (msg, conn) => m.onPing(msg, conn), peersOnly);
+    this.handle('ping-req', (msg, conn) => m.onPingReq(msg, conn), peersOnly);
+    this.handle('gossip', (msg, conn) => m.onGossip(msg, conn), peersOnly);
+    this.handle('members', () => ({ t: 'members-reply', self: this.id, peers: m.peers({ includeDead: true }) }));
+    this.handle('echo', (msg) => ({ t: 'echo-reply', value: msg.value }));
+  }
+
+  /** Starts listening, measures the speed score, joins through `join`, and resolves once listening. */
+  static async start(opts: PeerControllerOptions): Promise<PeerController> {
+    checkOptions(opts);
+    const log = opts.log ?? createLogger({ level: opts.logLevel ?? 'info', component: 'peer' });
+    const id = opts.peerId ?? randomBytes(8).toString('hex');
+    const slots = opts.slots ?? availableParallelism();
+    const speed = opts.speed ?? measureSpeed(100);
+    const host = opts.host ?? '127.0.0.1';
+    const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    const server = opts.tls !== undefined ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createHttpServer();
+    server.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('ppp2p peer: connect with a WebSocket client (the ppp2p SDK or another peer)\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new OptionError(`port ${opts.port ?? 0} on ${host} is in use; pick another with --port, or --port 0 for any free port`)
+            : err,
+        );
+      });
+      server.listen(opts.port ?? 0, host, () => resolve());
+    });
+    server.on('error', (err) => log.error(`server error: ${err.message}`));
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 0);
+    const url = opts.advertiseUrl ?? `${opts.tls !== undefined ? 'wss' : 'ws'}://${advertisedHost(host)}:${port}`;
+    const wss = new WebSocketServer({ server, maxPayload: maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    const removeDataDir = opts.dataDir === undefined;
+    const dataDir = opts.dataDir ?? joinPath(tmpdir(), `ppp2p-peer-${id}`);
+    mkdirSync(dataDir, { recursive: true });
+    const pc = new PeerController({ id, url, server, wss, opts, log, slots, speed, dataDir, removeDataDir });
+    wss.on('connection', (ws, req) => pc.#accept(ws, req, opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS));
+    wss.on('error', (err) => log.error(`WebSocket server error: ${err.message}`));
+    log.info(`listening on ${url}`, { peer: id, slots, speed });
+    await pc.membership.start();
+    return pc;
+  }
+
+  /** 'running' until `stop()` is called. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /**
+   * Registers the handler of one message type (one per type; registering a type twice throws). Returns a
+   * function that unregisters it. A request without a handler is answered with an `error` ERR_NO_HANDLER.
+   */
+  handle<T extends MessageType>(type: T, handler: MessageHandler<T>, options: HandleOptions = {}): () => void {
+    if (this.#handlers.has(type)) throw new OptionError(`a handler for '${type}' is already registered`);
+    const entry = { handler: handler as unknown as MessageHandler<MessageType>, roles: options.roles ?? (['peer', 'client'] as const) };
+    this.#handlers.set(type, entry);
+    return () => {
+      if (this.#handlers.get(type) === entry) this.#handlers.delete(type);
+    };
+  }
+
+  /** Removes the handler of a message type, built-in ones included (to replace one). Returns whether there was one. */
+  unhandle(type: MessageType): boolean {
+    return this.#handlers.delete(type);
+  }
+
+  /**
+   * An authenticated connection to a known peer: an open one in either direction if there is one, else a new
+   * one (concurrent calls share it). Rejects with UnknownPeerError for a peer the membership does not know as
+   * alive or suspect, or with the connection error. `connectTo(pc.id)` connects this peer to itself.
+   */
+  connectTo(peerId: string, timeoutMs = 5000): Promise<Connection> {
+    if (this.#state !== 'running') return Promise.reject(new PeerControllerStateError(`Not running. Current state: ${this.#state}`));
+    const info = this.membership.peer(peerId);
+    if (info === undefined || info.state === 'dead') {
+      return Promise.reject(new UnknownPeerError(`peer ${peerId} is ${info === undefined ? 'not a known member' : 'dead'}; known peers are in membership.peers()`));
+    }
+    return this.#connectTo(peerId, info.url, timeoutMs);
+  }
+
+  /** Authenticated connections open now; with `role`, only those of that role. */
+  connections(role?: Role): Connection[] {
+    const out: Connection[] = [];
+    for (const set of this.#conns.values()) for (const c of set) if (c.isOpen && (role === undefined || c.role === role)) out.push(c);
+    return out;
+  }
+
+  /** Advertises this many free slots to the swarm (gossip; fast changes are coalesced). */
+  setFreeSlots(n: number): void {
+    this.membership.setFreeSlots(n);
+  }
+
+  /** Bytes and messages sent and received by all of this peer's connections so far (WebSocket layer). */
+  traffic(): TrafficCounters {
+    return { ...this.#traffic };
+  }
+
+  /** Leaves the swarm (tells the others), closes every connection and the server. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    this.log.info('stopping');
+    await this.membership.stop();
+    this.#wss.close();
+    const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const ws of this.#handshaking) ws.terminate();
+    const closing = this.connections().map((c) => new Promise<void>((resolve) => c.onClose(() => resolve())));
+    for (const set of this.#conns.values()) for (const c of set) c.close(CloseCode.GOING_AWAY, 'peer stopping');
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 1500).unref());
+    await Promise.race([Promise.all(closing), timeout]);
+    for (const set of this.#conns.values()) for (const c of set) c.terminate();
+    this.#server.closeAllConnections?.();
+    await Promise.race([serverClosed, timeout]);
+    if (this.#removeDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    this.#state = 'stopped';
+    this.log.info('stopped');
+  }
+
+  // ---- connections ----
+
+  #accept(ws: WebSocket, req: IncomingMessage, handshakeTimeoutMs: number): void {
+    const remoteAddress = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    ws.on('error', (err) => this.#connLog.debug(`socket error from ${remoteAddress} during the handshake: ${err.message}`));
+    if (this.#state !== 'running') {
+      ws.close(CloseCode.GOING_AWAY, 'peer stopping');
+      return;
+    }
+    let channelBinding: Uint8Array | undefined;
+    if (this.#tls) channelBinding = (req.socket as TLSSocket).exportKeyingMaterial(32, TLS_EXPORTER_LABEL, Buffer.alloc(0));
+    this.#handshaking.add(ws);
+    acceptHandshake(ws, { swarmKey: this.#swarmKey, peerId: this.id, channelBinding, timeoutMs: handshakeTimeoutMs }, (r) => {
+      ws.removeAllListeners('error');
+      return new Connection({
+        ...r,
+        ws,
+        direction: 'inbound',
+        remoteAddress,
+        log: this.#connLog,
+        maxFrameBytes: this.#maxFrameBytes,
+        requestTimeoutMs: this.#requestTimeoutMs,
+        traffic: this.#traffic,
+      });
+    }).then(
+      (conn) => {
+        this.#handshaking.delete(ws);
+        this.#adopt(conn);
+      },
+      (err: unknown) => {
+        this.#handshaking.delete(ws);
+        if (err instanceof HandshakeError) {
+          // One warning per connection this daemon refused; a dialler giving up is not worth one.
+          const sent = err.closedBy === 'us';
+          const line = `refused ${remoteAddress}: ${err.code} ${err.message}${err.closeCode !== undefined ? ` (${err.closeCode})` : ''}`;
+          if (sent && this.#state === 'running') this.#connLog.warn(line);
+          else this.#connLog.debug(line);
+        } else {
+          this.#connLog.error(`handshake with ${remoteAddress} failed: ${String(err)}`);
+        }
+      },
+    );
+  }
+
+  #adopt(conn: Connection): void {
+    if (this.#state !== 'running') {
+      conn.close(CloseCode.GOING_AWAY, 'peer stopping');
+      return;
+    }
+    let set = this.#conns.get(conn.remoteId);
+    if (set === undefined) this.#conns.set(conn.remoteId, (set = new Set()));
+    set.add(conn);
+    this.#connLog.debug(`${conn.direction} ${conn.role} ${conn.remoteId} authenticated (${conn.remoteAddress})`);
+    conn.onMessage((msg) => this.#dispatch(msg, conn));
+    conn.onClose((code, reason) => {
+      const s = this.#conns.get(conn.remoteId);
+      s?.delete(conn);
+      if (s?.size === 0) this.#conns.delete(conn.remoteId);
+      this.#connLog.debug(`${conn.role} ${conn.remoteId} (${conn.remoteAddress}) closed: ${code}${reason ? ` ${reason}` : ''}`);
+      if (conn.role === 'peer' && this.#state === 'running' && conn.remoteId !== this.id) this.membership.connectionLost(conn.remoteId);
+    });
+    this.emit('connection', conn);
+  }
+
+  /** An open connection to peer `id` (never a client's, even if a client chose the same id). */
+  #openConnection(id: string): Connection | undefined {
+    const set = this.#conns.get(id);
+    if (set === undefined) return undefined;
+    for (const c of set) if (c.isOpen && c.role === 'peer') return c;
+    return undefined;
+  }
+
+  #connectTo(id: string, url: string, timeoutMs: number): Promise<Connection> {
+    const open = this.#openConnection(id);
+    if (open !== undefined) return Promise.resolve(open);
+    const inflight = this.#dialing.get(id);
+    if (inflight !== undefined) return inflight;
+    const p = this.#dial(url, timeoutMs).then((conn) => {
+      if (conn.remoteId !== id) {
+        conn.close(CloseCode.NORMAL, 'wrong peer');
+        throw new UnknownPeerError(`dialled peer ${id} at ${url} but reached peer ${conn.remoteId}`);
+      }
+      return conn;
+    });
+    this.#dialing.set(id, p);
+    const clear = (): void => {
+      if (this.#dialing.get(id) === p) this.#dialing.delete(id);
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  async #dial(url: string, timeoutMs: number): Promise<Connection> {
+    if (this.#state !== 'running') throw new PeerControllerStateError(`Not running. Current state: ${this.#state}`);
+    const conn = await connect(url, {
+      swarmKey: this.#swarmKey,
+      role: 'peer',
+      peerId: this.id,
+      url: this.url,
+      timeoutMs,
+      maxFrameBytes: this.#maxFrameBytes,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      log: this.#connLog,
+      traffic: this.#traffic,
+    });
+    this.#adopt(conn);
+    return conn;
+  }
+
+  // ---- dispatch ----
+
+  #dispatch(msg: Message, conn: Connection): void {
+    if (conn.role === 'peer' && conn.remoteId !== this.id) this.membership.heard(conn.remoteId, conn);
+    const entry = this.#handlers.get(msg.t);
+    const requestId = 'id' in msg && typeof msg.id === 'number' ? msg.id : undefined;
+    if (entry === undefined) {
+      if (requestId !== undefined) {
+        conn.send({ t: 'error', re: requestId, code: 'ERR_NO_HANDLER', message: `peer ${this.id} has no handler for '${msg.t}'` });
+      } else {
+        this.#connLog.debug(`dropped '${msg.t}' from ${conn.toString()}: no handler`);
+      }
+      return;
+    }
+    if (!entry.roles.includes(conn.role)) {
+      // Thrown into the Connection, which logs one line and closes with 4403.
+      throw new ProtocolError('ERR_FORBIDDEN_FOR_ROLE', `'${msg.t}' may only be sent by ${entry.roles.join(' or ')} connections, not by a ${conn.role}`);
+    }
+    const reply = (r: ReplyInput | void): void => {
+      if (r === undefined) return;
+      if (requestId === undefined) {
+        this.log.error(`handler for '${msg.t}' returned a '${r.t}' reply, but '${msg.t}' is not a request; dropped`);
+        return;
+      }
+      try {
+        if (conn.isOpen) conn.send({ ...r, re: requestId } as Message);
+      } catch (err) {
+        fail(err); // e.g. a reply larger than the maximum frame size: the requester gets an error instead
+      }
+    };
+    const fail = (err: unknown): void => {
+      const e = err as { code?: unknown; message?: unknown; stack?: unknown };
+      const code = typeof e?.code === 'string' ? e.code : 'ERR_HANDLER_FAILED';
+      const message = typeof e?.message === 'string' ? e.message : String(err);
+      if (requestId !== undefined && conn.isOpen) {
+        this.log.debug(`'${msg.t}' from ${conn.toString()} failed: ${code} ${message}`);
+        conn.send({ t: 'error', re: requestId, code: code.slice(0, 128), message: message.slice(0, 16_384) });
+      } else if (requestId === undefined) {
+        this.log.error(`handler for '${msg.t}' from ${conn.toString()} threw: ${typeof e?.stack === 'string' ? e.stack : message}`);
+      }
+    };
+    try {
+      const r = entry.handler(msg, conn);
+      if (r instanceof Promise) r.then(reply, fail);
+      else reply(r);
+    } catch (err) {
+      fail(err);
+    }
+  }
+}
+
+function checkOptions(opts: PeerControllerOptions): void {
+  checkSwarmKey(opts.swarmKey);
+  if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
+    throw new OptionError(`options.port must be an integer from 0 to 65535, got ${String(opts.port)}`);
+  }
+  // 0 slots: a controller that hosts deployers for local applications but runs no threads.
+  if (opts.slots !== undefined && (!Number.isInteger(opts.slots) || opts.slots < 0)) {
+    throw new OptionError(`options.slots must be a non-negative integer, got ${String(opts.slots)}`);
+  }
+  if (opts.logLevel !== undefined && !isLogLevel(opts.logLevel)) {
+    throw new OptionError(`options.logLevel must be one of debug, info, warn, error, silent; got ${String(opts.logLevel)}`);
+  }
+  for (const u of opts.join ?? []) {
+    if (!/^wss?:\/\/[^\s]+$/.test(u)) throw new OptionError(`options.join must hold ws:// or wss:// URLs, got '${u}'`);
+  }
+  if (opts.maxFrameBytes !== undefined && (!Number.isInteger(opts.maxFrameBytes) || opts.maxFrameBytes < 1024)) {
+    throw new OptionError(`options.maxFrameBytes must be an integer >= 1024, got ${String(opts.maxFrameBytes)}`);
+  }
+}
+
+/** The host part of the advertised URL: a routable address when listening on all interfaces. */
+function advertisedHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') {
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+    }
+    return '127.0.0.1';
+  }
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * V8 settings for a process whose main job is to be a daemon (`ppp2p peer`, an embedded swarm's child): called by
+ * those entry points before the peer starts, never by the library (it changes the whole process).
+ *
+ * The interrupt budget is how much bytecode a function runs between V8's checks of whether to optimize it. At the
+ * default (66 KB of bytecode per check, several checks) the code on a message's path, which runs once per message,
+ * stays in the slower tiers for the first few thousand messages of a daemon: a ping-pong's one-way latency was
+ * 0.42-0.77 ms over round trips 500-1,500 and 0.25 ms once warm (BENCHMARKS.md, issue 5). A quarter of it gets
+ * there sooner; hot loops of thread code, which reach the checks within microseconds anyway, measured the same
+ * with and without it (bench:transform, kernel and TSP island). `setFlagsFromString` ignores a flag a future V8
+ * no longer has, where a command-line flag would stop node from starting.
+ */
+export function tuneDaemonProcess(): void {
+  setFlagsFromString(`--interrupt-budget=${DAEMON_INTERRUPT_BUDGET}`);
+}
+
+/** Bytes of bytecode between optimization checks in a daemon: a quarter of V8 11's default of 67,584. */
+export const DAEMON_INTERRUPT_BUDGET = 16_896;
