@@ -28,7 +28,8 @@ import type { Lowering } from './lowering.ts';
 import { visitPlain, withJumpEntry } from './jumps.ts';
 import { explode, explodeValue, hasSite, plain, reference } from './linearize.ts';
 import { bindingToAssignmentPattern, boundNames, emittedName, lowerBindingPattern } from './destructuring.ts';
-import { isBlockScoped, lowerDeclarations, lowerStatement } from './statements.ts';
+import { isBlockScoped, lowerDeclarations } from './declarations.ts';
+import { lowerStatement } from './statements.ts';
 
 function labeled(low: Lowering, labels: readonly string[], stmt: ts.Statement): ts.Statement {
   for (let i = labels.length - 1; i >= 0; i--) stmt = low.f.createLabeledStatement(labels[i]!, stmt);

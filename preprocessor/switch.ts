@@ -15,7 +15,8 @@ import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain, withJumpEntry } from './jumps.ts';
 import { explodeInto, explodeValue, hasSite, toTemp } from './linearize.ts';
-import { assignDeclared, isBlockScoped, lowerStatement } from './statements.ts';
+import { assignDeclared, isBlockScoped } from './declarations.ts';
+import { lowerStatement } from './statements.ts';
 import { boundNames, emittedName } from './destructuring.ts';
 
 export function lowerSwitch(low: Lowering, stmt: ts.SwitchStatement, labels: string[]): void {

@@ -19,7 +19,8 @@ import ts from 'typescript';
 import type { FinallyBarrier, Lowering } from './lowering.ts';
 import { COMPLETION_JUMP, COMPLETION_NORMAL, COMPLETION_RETURN, COMPLETION_THROW, resolveJump, resolveReturn, visitPlain, withJumpEntry } from './jumps.ts';
 import { hasSite } from './linearize.ts';
-import { lowerBlock, lowerDeclarations, lowerStatement } from './statements.ts';
+import { lowerDeclarations } from './declarations.ts';
+import { lowerBlock, lowerStatement } from './statements.ts';
 
 export function lowerTry(low: Lowering, stmt: ts.TryStatement): void {
   const finallyHasSites = stmt.finallyBlock !== undefined && hasSite(low, stmt.finallyBlock);
