@@ -12,6 +12,8 @@
  *   block `$pc` is 0 or a site of the block at or after the current statement, so the guard
  *   `$pc <= last` enters exactly the statements on the way to the resumed site; the last such
  *   statement of a block needs no guard.
+ *
+ * `Lowering` also carries the recursive entry points of the passes (see `LoweringPasses`).
  */
 import ts from 'typescript';
 import type { Binding, FunctionScope } from './function-scope.ts';
@@ -47,6 +49,18 @@ export interface FinallyBarrier {
   returns: boolean;
 }
 
+/**
+ * The recursive entry points of the lowering, given to `Lowering` by its creator
+ * (emit-function.ts). The lowering of one construct (a loop, a switch, a try statement) calls back
+ * through them to lower what is nested in it, instead of importing statements.ts, which
+ * dispatches to it: so the passes never import each other in a circle (regenerator's
+ * `Emitter.explodeStatement` plays the same part).
+ */
+export interface LoweringPasses {
+  /** Lowers one statement into items of the current list (statements.ts). */
+  lowerStatement(low: Lowering, stmt: ts.Statement): void;
+}
+
 export class Lowering {
   readonly f: ts.NodeFactory;
   /** Names of the per-call locals of emitted code. */
@@ -67,6 +81,7 @@ export class Lowering {
   readonly #tempScopes: string[][] = [[]];
   /** The list items are emitted into. */
   out: Item[] = [];
+  readonly #passes: LoweringPasses;
 
   constructor(
     readonly context: ts.TransformationContext,
@@ -75,9 +90,11 @@ export class Lowering {
     readonly diagnostics: BuildDiagnostic[],
     readonly helpers: ModuleHelpers,
     runtimeNames: { T: string; D: string; F: string; PC: string },
+    passes: LoweringPasses,
   ) {
     this.f = context.factory;
     ({ T: this.T, D: this.D, F: this.F, PC: this.PC } = runtimeNames);
+    this.#passes = passes;
   }
 
   get siteCount(): number {
@@ -248,6 +265,18 @@ export class Lowering {
     });
     flush();
     return out;
+  }
+
+  // ------------------------------------------------------------------ recursion (see LoweringPasses)
+
+  /** Lowers one statement into items of the current list. */
+  lowerStatement(stmt: ts.Statement): void {
+    this.#passes.lowerStatement(this, stmt);
+  }
+
+  /** Lowers a statement list into statements (a block's contents). */
+  lowerBlock(stmts: readonly ts.Statement[]): ts.Statement[] {
+    return this.assemble(this.collect(() => stmts.forEach((s) => this.lowerStatement(s))));
   }
 
   // ------------------------------------------------------------------ temporaries

@@ -20,11 +20,6 @@ import { lowerSwitch } from './switch.ts';
 import { lowerTry } from './try-statement.ts';
 import { isLoop, skipOuter } from './syntax.ts';
 
-/** Lowers a statement list into statements (a block's contents). */
-export function lowerBlock(low: Lowering, stmts: readonly ts.Statement[]): ts.Statement[] {
-  return low.assemble(low.collect(() => stmts.forEach((s) => lowerStatement(low, s))));
-}
-
 /** Lowers one statement into items of the current list. */
 export function lowerStatement(low: Lowering, stmt: ts.Statement): void {
   if (!hasSite(low, stmt)) {
@@ -42,7 +37,7 @@ function lowerWithSites(low: Lowering, stmt: ts.Statement): void {
   if (ts.isSwitchStatement(inner)) return lowerSwitch(low, inner, labels);
   if (labels.length > 0) {
     low.emitCompound(() => {
-      const body = withJumpEntry(low, { kind: 'label', labels }, () => lowerBlock(low, [inner]));
+      const body = withJumpEntry(low, { kind: 'label', labels }, () => low.lowerBlock([inner]));
       let out: ts.Statement = low.block(body);
       for (let i = labels.length - 1; i >= 0; i--) out = f.createLabeledStatement(labels[i]!, out);
       return [ts.setTextRange(out, stmt)];
@@ -63,7 +58,7 @@ function lowerWithSites(low: Lowering, stmt: ts.Statement): void {
     const otherwise = stmt.elseStatement;
     emitIf(low, cond, () => lowerStatement(low, stmt.thenStatement), otherwise === undefined ? undefined : () => lowerStatement(low, otherwise));
   } else if (ts.isBlock(stmt)) {
-    low.emitCompound(() => low.scoped(lowerBlock(low, stmt.statements)));
+    low.emitCompound(() => low.scoped(low.lowerBlock(stmt.statements)));
   } else if (ts.isTryStatement(stmt)) {
     lowerTry(low, stmt);
   } else {

@@ -16,7 +16,6 @@ import type { Lowering } from './lowering.ts';
 import { visitPlain, withJumpEntry } from './jumps.ts';
 import { explodeInto, explodeValue, hasSite, toTemp } from './linearize.ts';
 import { assignDeclared, isBlockScoped } from './declarations.ts';
-import { lowerStatement } from './statements.ts';
 import { boundNames, emittedName } from './destructuring.ts';
 
 export function lowerSwitch(low: Lowering, stmt: ts.SwitchStatement, labels: string[]): void {
@@ -107,5 +106,5 @@ function lowerClauseStatement(low: Lowering, s: ts.Statement): void {
     });
     return;
   }
-  lowerStatement(low, s);
+  low.lowerStatement(s);
 }
