@@ -10,7 +10,8 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain } from './jumps.ts';
-import { explodeInto, explodeValue, hasSite, plain, toTemp } from './linearize.ts';
+import { explodeInto, explodeValue } from './linearize.ts';
+import { hasSite, plain, toTemp } from './values.ts';
 import { bindingToAssignmentPattern, boundNames, emittedName, lowerBindingPattern } from './destructuring.ts';
 
 export function isBlockScoped(list: ts.VariableDeclarationList): boolean {

@@ -15,7 +15,8 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain } from './jumps.ts';
-import { dup, emitIf, explodeInto, explodeValue, hasSite, plain, reference, toTemp } from './linearize.ts';
+import { explodeInto, explodeValue, reference } from './linearize.ts';
+import { dup, emitIf, hasSite, plain, toTemp } from './values.ts';
 import { isPropertyNameText, skipOuter } from './syntax.ts';
 
 /** The identifiers a binding pattern declares, in order. */

@@ -26,7 +26,7 @@ import { diagnosticAt, type BuildDiagnostic } from './diagnostics.ts';
 import type { ModuleHelpers } from './cursor-helpers.ts';
 import { lowerStatement } from './statements.ts';
 import { bindingToAssignmentPattern } from './destructuring.ts';
-import { plain } from './linearize.ts';
+import { plain } from './values.ts';
 import { bodyStatements, type CheckpointableFunction } from './syntax.ts';
 
 export interface ModuleContext {

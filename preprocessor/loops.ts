@@ -26,7 +26,8 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain, withJumpEntry } from './jumps.ts';
-import { explode, explodeValue, hasSite, plain, reference } from './linearize.ts';
+import { explode, explodeValue, reference } from './linearize.ts';
+import { hasSite, plain } from './values.ts';
 import { bindingToAssignmentPattern, boundNames, emittedName, lowerBindingPattern } from './destructuring.ts';
 import { isBlockScoped, lowerDeclarations } from './declarations.ts';
 

@@ -9,7 +9,8 @@
  */
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
-import { dup, explode, explodeValue, hasSite, plain, toTemp } from './linearize.ts';
+import { explode, explodeValue } from './linearize.ts';
+import { dup, hasSite, plain, toTemp } from './values.ts';
 import { skipOuter } from './syntax.ts';
 
 export type ChainLink = ts.PropertyAccessExpression | ts.ElementAccessExpression | ts.CallExpression | ts.NonNullExpression;

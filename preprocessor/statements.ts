@@ -13,7 +13,8 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { resolveReturn, innermostBarrier, unwrapLabels, visitPlain, withJumpEntry } from './jumps.ts';
-import { emitIf, explode, explodeSiteCall, explodeValue, hasSite } from './linearize.ts';
+import { explode, explodeSiteCall, explodeValue } from './linearize.ts';
+import { emitIf, hasSite } from './values.ts';
 import { isBlockScoped, lowerDeclarations } from './declarations.ts';
 import { lowerLoop } from './loops.ts';
 import { lowerSwitch } from './switch.ts';

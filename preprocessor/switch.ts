@@ -14,7 +14,8 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain, withJumpEntry } from './jumps.ts';
-import { explodeInto, explodeValue, hasSite, toTemp } from './linearize.ts';
+import { explodeInto, explodeValue } from './linearize.ts';
+import { hasSite, toTemp } from './values.ts';
 import { assignDeclared, isBlockScoped } from './declarations.ts';
 import { boundNames, emittedName } from './destructuring.ts';
 

@@ -18,7 +18,7 @@
 import ts from 'typescript';
 import type { FinallyBarrier, Lowering } from './lowering.ts';
 import { COMPLETION_JUMP, COMPLETION_NORMAL, COMPLETION_RETURN, COMPLETION_THROW, resolveJump, resolveReturn, visitPlain, withJumpEntry } from './jumps.ts';
-import { hasSite } from './linearize.ts';
+import { hasSite } from './values.ts';
 import { lowerDeclarations } from './declarations.ts';
 
 export function lowerTry(low: Lowering, stmt: ts.TryStatement): void {
