@@ -26,6 +26,7 @@ import { diagnosticAt, type BuildDiagnostic } from './diagnostics.ts';
 import type { ModuleHelpers } from './cursor-helpers.ts';
 import { lowerStatement } from './statements.ts';
 import { bindingToAssignmentPattern } from './destructuring.ts';
+import { explode, explodeInto, reference } from './linearize.ts';
 import { plain } from './values.ts';
 import { bodyStatements, type CheckpointableFunction } from './syntax.ts';
 
@@ -52,7 +53,7 @@ export interface FunctionOutput {
 }
 
 /** The recursive entry points every `Lowering` calls back through (see `LoweringPasses`). */
-const passes: LoweringPasses = { lowerStatement };
+const passes: LoweringPasses = { lowerStatement, explode, explodeInto, reference };
 
 /** 16 hex characters of the sha256 of the function's source text. */
 export function layoutHash(fn: ts.Node): string {

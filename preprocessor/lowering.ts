@@ -51,14 +51,21 @@ export interface FinallyBarrier {
 
 /**
  * The recursive entry points of the lowering, given to `Lowering` by its creator
- * (emit-function.ts). The lowering of one construct (a loop, a switch, a try statement) calls back
- * through them to lower what is nested in it, instead of importing statements.ts, which
- * dispatches to it: so the passes never import each other in a circle (regenerator's
- * `Emitter.explodeStatement` plays the same part).
+ * (emit-function.ts). The lowering of one construct (a loop, a switch, a try statement; a
+ * destructuring pattern, an optional chain) calls back through them to lower what is nested in it,
+ * instead of importing statements.ts or linearize.ts, which dispatch to it: so the passes never
+ * import each other in a circle (regenerator's `Emitter.explodeStatement` and
+ * `explodeExpression` play the same part).
  */
 export interface LoweringPasses {
   /** Lowers one statement into items of the current list (statements.ts). */
   lowerStatement(low: Lowering, stmt: ts.Statement): void;
+  /** Lowers an expression, emitting items for what comes before its value (linearize.ts). */
+  explode(low: Lowering, expr: ts.Expression, ignoreResult: boolean): ts.Expression | undefined;
+  /** Lowers an expression and stores its value in `name` (linearize.ts). */
+  explodeInto(low: Lowering, name: string, expr: ts.Expression): void;
+  /** An assignment target evaluated now; the function builds a fresh node for each use (linearize.ts). */
+  reference(low: Lowering, target: ts.Expression): () => ts.Expression;
 }
 
 export class Lowering {
@@ -277,6 +284,29 @@ export class Lowering {
   /** Lowers a statement list into statements (a block's contents). */
   lowerBlock(stmts: readonly ts.Statement[]): ts.Statement[] {
     return this.assemble(this.collect(() => stmts.forEach((s) => this.lowerStatement(s))));
+  }
+
+  /**
+   * Lowers `expr` (emitting items for what comes before its value) and returns a site-free
+   * expression for its value, or undefined when `ignoreResult` and nothing is left to evaluate.
+   */
+  explode(expr: ts.Expression, ignoreResult = false): ts.Expression | undefined {
+    return this.#passes.explode(this, expr, ignoreResult);
+  }
+
+  /** `explode` for a value that is used. */
+  explodeValue(expr: ts.Expression): ts.Expression {
+    return this.explode(expr, false)!;
+  }
+
+  /** Lowers `expr` and stores its value in `name`; a site (or each branch of a conditional) stores there directly. */
+  explodeInto(name: string, expr: ts.Expression): void {
+    this.#passes.explodeInto(this, name, expr);
+  }
+
+  /** An assignment target evaluated now (see linearize.ts); the function builds a fresh node for each use. */
+  reference(target: ts.Expression): () => ts.Expression {
+    return this.#passes.reference(this, target);
   }
 
   // ------------------------------------------------------------------ temporaries
