@@ -15,7 +15,7 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain } from './jumps.ts';
-import { dup, emitIf, explodeInto, explodeValue, hasSite, plain, reference, toTemp } from './linearize.ts';
+import { dup, emitIf, hasSite, plain, toTemp } from './values.ts';
 import { isPropertyNameText, skipOuter } from './syntax.ts';
 
 /** The identifiers a binding pattern declares, in order. */
@@ -64,7 +64,7 @@ export function bindingToAssignmentPattern(low: Lowering, pattern: ts.BindingPat
 /** Key of a property in a pattern, as an expression usable in `obj[key]` and `delete obj[key]`. */
 function keyOf(low: Lowering, name: ts.PropertyName): ts.Expression {
   const f = low.f;
-  if (ts.isComputedPropertyName(name)) return toTemp(low, explodeValue(low, name.expression));
+  if (ts.isComputedPropertyName(name)) return toTemp(low, low.explodeValue(name.expression));
   if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name)) return f.createStringLiteral(name.text);
   if (ts.isNumericLiteral(name)) return f.createNumericLiteral(name.text);
   if (ts.isBigIntLiteral(name)) return f.createBigIntLiteral(name.text);
@@ -86,7 +86,7 @@ function withDefault(low: Lowering, value: ts.Expression, init: ts.Expression | 
   const t = low.newTemp();
   low.emitPlain(low.assign(t, value));
   const isUndefined = f.createStrictEquality(low.id(t), low.undef());
-  if (hasSite(low, init)) emitIf(low, isUndefined, () => explodeInto(low, t, init));
+  if (hasSite(low, init)) emitIf(low, isUndefined, () => low.explodeInto(t, init));
   else low.emitPlain(f.createIfStatement(isUndefined, low.assign(t, plain(low, init))));
   return low.id(t);
 }
@@ -169,7 +169,7 @@ function assignPattern(low: Lowering, pattern: ts.ObjectLiteralExpression | ts.A
       assignPattern(low, t, toTemp(low, withDefault(low, read(), init)));
       return;
     }
-    const ref = reference(low, t);
+    const ref = low.reference(t);
     const v = withDefault(low, read(), init);
     low.emitPlain(f.createExpressionStatement(f.createAssignment(ref(), v)));
   };
@@ -177,7 +177,7 @@ function assignPattern(low: Lowering, pattern: ts.ObjectLiteralExpression | ts.A
     const taken: ts.Expression[] = [];
     for (const p of pattern.properties) {
       if (ts.isSpreadAssignment(p)) {
-        const ref = reference(low, p.expression);
+        const ref = low.reference(p.expression);
         low.emitPlain(f.createExpressionStatement(f.createAssignment(ref(), restOf(low, value, taken))));
       } else if (ts.isShorthandPropertyAssignment(p)) {
         const key = keyOf(low, p.name);
@@ -198,7 +198,7 @@ function assignPattern(low: Lowering, pattern: ts.ObjectLiteralExpression | ts.A
   pattern.elements.forEach((el, i) => {
     if (ts.isOmittedExpression(el)) return;
     if (ts.isSpreadElement(el)) {
-      const ref = reference(low, el.expression);
+      const ref = low.reference(el.expression);
       low.emitPlain(
         f.createExpressionStatement(
           f.createAssignment(ref(), f.createCallExpression(f.createPropertyAccessExpression(dup(low, arr), 'slice'), undefined, [low.num(i)])),

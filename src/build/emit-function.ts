@@ -20,13 +20,14 @@ import { createHash } from 'node:crypto';
 import ts from 'typescript';
 import type { Analysis } from './analysis.ts';
 import { FunctionScope } from './function-scope.ts';
-import { Lowering } from './lowering.ts';
+import { Lowering, type LoweringPasses } from './lowering.ts';
 import type { FileNames } from './names.ts';
 import { diagnosticAt, type BuildDiagnostic } from './diagnostics.ts';
 import type { ModuleHelpers } from './cursor-helpers.ts';
-import { lowerBlock } from './statements.ts';
+import { lowerStatement } from './statements.ts';
 import { bindingToAssignmentPattern } from './destructuring.ts';
-import { plain } from './linearize.ts';
+import { explode, explodeInto, reference } from './linearize.ts';
+import { plain } from './values.ts';
 import { bodyStatements, type CheckpointableFunction } from './syntax.ts';
 
 export interface ModuleContext {
@@ -51,6 +52,9 @@ export interface FunctionOutput {
   body: ts.Block;
 }
 
+/** The recursive entry points every `Lowering` calls back through (see `LoweringPasses`). */
+const passes: LoweringPasses = { lowerStatement, explode, explodeInto, reference };
+
 /** 16 hex characters of the sha256 of the function's source text. */
 export function layoutHash(fn: ts.Node): string {
   return createHash('sha256').update(fn.getText()).digest('hex').slice(0, 16);
@@ -74,7 +78,7 @@ export function transformFunction(m: ModuleContext, fn: CheckpointableFunction, 
 function rewrite(m: ModuleContext, fn: CheckpointableFunction, qualifiedName: string, frameName: string): FunctionOutput {
   const f = m.context.factory;
   const scope = new FunctionScope(fn, m.analysis, m.names);
-  const low = new Lowering(m.context, scope, m.names, m.diagnostics, m.helpers, m.runtimeNames);
+  const low = new Lowering(m.context, scope, m.names, m.diagnostics, m.helpers, m.runtimeNames, passes);
   const { T, D, F, PC } = m.runtimeNames;
   const hasSites = scope.sites.length > 0;
 
@@ -111,7 +115,7 @@ function rewrite(m: ModuleContext, fn: CheckpointableFunction, qualifiedName: st
   });
 
   const statements = bodyStatements(fn, f);
-  const lowered = hasSites ? lowerBlock(low, statements) : [...statements];
+  const lowered = hasSites ? low.lowerBlock(statements) : [...statements];
 
   // Prologue.
   const prologue: ts.Statement[] = [];

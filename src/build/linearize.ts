@@ -20,71 +20,10 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain } from './jumps.ts';
+import { dup, emitIf, hasSite, plain, toTemp } from './values.ts';
 import { lowerAssignmentPattern } from './destructuring.ts';
 import { skipOuter } from './syntax.ts';
 import { explodeChain, isChainLink, spineHasQuestionDot } from './optional-chains.ts';
-
-/** Whether a node (original or built during lowering) contains a site. */
-export function hasSite(low: Lowering, node: ts.Node): boolean {
-  if ((node.flags & ts.NodeFlags.Synthesized) === 0) return low.scope.containsSite(node);
-  return ts.forEachChild(node, (c) => (hasSite(low, c) ? true : undefined)) ?? false;
-}
-
-/** A site-free expression for a site-free subexpression. */
-export function plain(low: Lowering, e: ts.Expression): ts.Expression {
-  return visitPlain(low, e);
-}
-
-/**
- * Whether evaluating `e` later gives the same value as evaluating it now: literals, `this`,
- * temporaries, and names that are not mutable locals of this function (constants, functions,
- * classes, module-level bindings, globals).
- */
-export function isStable(low: Lowering, e: ts.Expression): boolean {
-  e = skipOuter(e);
-  switch (e.kind) {
-    case ts.SyntaxKind.NumericLiteral:
-    case ts.SyntaxKind.BigIntLiteral:
-    case ts.SyntaxKind.StringLiteral:
-    case ts.SyntaxKind.NoSubstitutionTemplateLiteral:
-    case ts.SyntaxKind.TrueKeyword:
-    case ts.SyntaxKind.FalseKeyword:
-    case ts.SyntaxKind.NullKeyword:
-    case ts.SyntaxKind.ThisKeyword:
-      return true;
-    case ts.SyntaxKind.Identifier: {
-      if (e.flags & ts.NodeFlags.Synthesized) return true;
-      const b = low.scope.bindingOf(e as ts.Identifier);
-      if (b === undefined) return true;
-      return b.kind === 'function' || b.kind === 'class' || b.kind === 'closure' || isConstBinding(low, e as ts.Identifier);
-    }
-    default:
-      return false;
-  }
-}
-
-function isConstBinding(low: Lowering, id: ts.Identifier): boolean {
-  const decl = low.scope.checker.getSymbolAtLocation(id)?.valueDeclaration;
-  if (decl === undefined) return false;
-  let n: ts.Node = decl;
-  while (ts.isBindingElement(n) || ts.isObjectBindingPattern(n) || ts.isArrayBindingPattern(n)) n = n.parent;
-  return ts.isVariableDeclaration(n) && (ts.getCombinedNodeFlags(n) & ts.NodeFlags.Const) !== 0;
-}
-
-/** A new node for the same value as `e`, where `e` is stable (identifiers are cloned, not shared). */
-export function dup(low: Lowering, e: ts.Expression): ts.Expression {
-  if (ts.isIdentifier(e)) return low.f.createIdentifier(e.text);
-  if (e.kind === ts.SyntaxKind.ThisKeyword) return low.f.createThis();
-  return e;
-}
-
-/** `e` itself when stable, else a temporary holding its value now. */
-export function toTemp(low: Lowering, e: ts.Expression): ts.Expression {
-  if (isStable(low, e)) return e;
-  const t = low.newTemp();
-  low.emitPlain(low.assign(t, e));
-  return low.id(t);
-}
 
 /** Whether evaluating `e` may change a local (so a site's arguments must be evaluated before the spill). */
 function assignsSomething(e: ts.Node): boolean {
@@ -432,29 +371,4 @@ function explodeObject(low: Lowering, e: ts.ObjectLiteralExpression): ts.Express
     return visitPlain(low, p);
   });
   return f.updateObjectLiteralExpression(e, props);
-}
-
-/**
- * Emits `if (cond) { then } else { else }` as one compound item (see Lowering): a branch with
- * sites is entered on resume by its site range, the condition is evaluated only on a fresh pass.
- */
-export function emitIf(low: Lowering, cond: ts.Expression, thenFn: () => void, elseFn?: () => void): void {
-  const f = low.f;
-  low.emitCompound(() => {
-    const thenFirst = low.siteCount + 1;
-    const thenStmts = low.assemble(low.collect(thenFn));
-    const thenLast = low.siteCount;
-    const elseStmts = elseFn === undefined ? undefined : low.assemble(low.collect(elseFn));
-    const thenHas = thenLast >= thenFirst;
-    const elseHas = low.siteCount > thenLast;
-    const test = thenHas && elseHas
-      ? f.createConditionalExpression(low.pcIs(0), undefined, cond, undefined, low.pcAtMost(thenLast))
-      : thenHas
-        ? f.createLogicalOr(low.pcIsNot(0), cond)
-        : elseHas
-          ? f.createLogicalAnd(low.pcIs(0), cond)
-          : cond;
-    const elseBlock = elseStmts === undefined || elseStmts.length === 0 ? undefined : low.asBlock(elseStmts);
-    return [f.createIfStatement(test, low.asBlock(thenStmts), elseBlock)];
-  });
 }

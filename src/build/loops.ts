@@ -26,9 +26,10 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain, withJumpEntry } from './jumps.ts';
-import { explode, explodeValue, hasSite, plain, reference } from './linearize.ts';
+import { explode, explodeValue, reference } from './linearize.ts';
+import { hasSite, plain } from './values.ts';
 import { bindingToAssignmentPattern, boundNames, emittedName, lowerBindingPattern } from './destructuring.ts';
-import { isBlockScoped, lowerDeclarations, lowerStatement } from './statements.ts';
+import { isBlockScoped, lowerDeclarations } from './declarations.ts';
 
 function labeled(low: Lowering, labels: readonly string[], stmt: ts.Statement): ts.Statement {
   for (let i = labels.length - 1; i >= 0; i--) stmt = low.f.createLabeledStatement(labels[i]!, stmt);
@@ -42,8 +43,8 @@ function loopBody(low: Lowering, labels: string[], body: ts.Statement, prefix?: 
       low.assemble(
         low.collect(() => {
           prefix?.();
-          if (ts.isBlock(body)) body.statements.forEach((s) => lowerStatement(low, s));
-          else lowerStatement(low, body);
+          if (ts.isBlock(body)) body.statements.forEach((s) => low.lowerStatement(s));
+          else low.lowerStatement(body);
         }),
       ),
     ),

@@ -12,6 +12,8 @@
  *   block `$pc` is 0 or a site of the block at or after the current statement, so the guard
  *   `$pc <= last` enters exactly the statements on the way to the resumed site; the last such
  *   statement of a block needs no guard.
+ *
+ * `Lowering` also carries the recursive entry points of the passes (see `LoweringPasses`).
  */
 import ts from 'typescript';
 import type { Binding, FunctionScope } from './function-scope.ts';
@@ -47,6 +49,25 @@ export interface FinallyBarrier {
   returns: boolean;
 }
 
+/**
+ * The recursive entry points of the lowering, given to `Lowering` by its creator
+ * (emit-function.ts). The lowering of one construct (a loop, a switch, a try statement; a
+ * destructuring pattern, an optional chain) calls back through them to lower what is nested in it,
+ * instead of importing statements.ts or linearize.ts, which dispatch to it: so the passes never
+ * import each other in a circle (regenerator's `Emitter.explodeStatement` and
+ * `explodeExpression` play the same part).
+ */
+export interface LoweringPasses {
+  /** Lowers one statement into items of the current list (statements.ts). */
+  lowerStatement(low: Lowering, stmt: ts.Statement): void;
+  /** Lowers an expression, emitting items for what comes before its value (linearize.ts). */
+  explode(low: Lowering, expr: ts.Expression, ignoreResult: boolean): ts.Expression | undefined;
+  /** Lowers an expression and stores its value in `name` (linearize.ts). */
+  explodeInto(low: Lowering, name: string, expr: ts.Expression): void;
+  /** An assignment target evaluated now; the function builds a fresh node for each use (linearize.ts). */
+  reference(low: Lowering, target: ts.Expression): () => ts.Expression;
+}
+
 export class Lowering {
   readonly f: ts.NodeFactory;
   /** Names of the per-call locals of emitted code. */
@@ -67,6 +88,7 @@ export class Lowering {
   readonly #tempScopes: string[][] = [[]];
   /** The list items are emitted into. */
   out: Item[] = [];
+  readonly #passes: LoweringPasses;
 
   constructor(
     readonly context: ts.TransformationContext,
@@ -75,9 +97,11 @@ export class Lowering {
     readonly diagnostics: BuildDiagnostic[],
     readonly helpers: ModuleHelpers,
     runtimeNames: { T: string; D: string; F: string; PC: string },
+    passes: LoweringPasses,
   ) {
     this.f = context.factory;
     ({ T: this.T, D: this.D, F: this.F, PC: this.PC } = runtimeNames);
+    this.#passes = passes;
   }
 
   get siteCount(): number {
@@ -248,6 +272,41 @@ export class Lowering {
     });
     flush();
     return out;
+  }
+
+  // ------------------------------------------------------------------ recursion (see LoweringPasses)
+
+  /** Lowers one statement into items of the current list. */
+  lowerStatement(stmt: ts.Statement): void {
+    this.#passes.lowerStatement(this, stmt);
+  }
+
+  /** Lowers a statement list into statements (a block's contents). */
+  lowerBlock(stmts: readonly ts.Statement[]): ts.Statement[] {
+    return this.assemble(this.collect(() => stmts.forEach((s) => this.lowerStatement(s))));
+  }
+
+  /**
+   * Lowers `expr` (emitting items for what comes before its value) and returns a site-free
+   * expression for its value, or undefined when `ignoreResult` and nothing is left to evaluate.
+   */
+  explode(expr: ts.Expression, ignoreResult = false): ts.Expression | undefined {
+    return this.#passes.explode(this, expr, ignoreResult);
+  }
+
+  /** `explode` for a value that is used. */
+  explodeValue(expr: ts.Expression): ts.Expression {
+    return this.explode(expr, false)!;
+  }
+
+  /** Lowers `expr` and stores its value in `name`; a site (or each branch of a conditional) stores there directly. */
+  explodeInto(name: string, expr: ts.Expression): void {
+    this.#passes.explodeInto(this, name, expr);
+  }
+
+  /** An assignment target evaluated now (see linearize.ts); the function builds a fresh node for each use. */
+  reference(target: ts.Expression): () => ts.Expression {
+    return this.#passes.reference(this, target);
   }
 
   // ------------------------------------------------------------------ temporaries

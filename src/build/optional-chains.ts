@@ -9,7 +9,7 @@
  */
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
-import { dup, explode, explodeValue, hasSite, plain, toTemp } from './linearize.ts';
+import { dup, hasSite, plain, toTemp } from './values.ts';
 import { skipOuter } from './syntax.ts';
 
 export type ChainLink = ts.PropertyAccessExpression | ts.ElementAccessExpression | ts.CallExpression | ts.NonNullExpression;
@@ -51,7 +51,7 @@ export function explodeChain(low: Lowering, e: ChainLink, ignoreResult: boolean)
     if (n === firstLink) break;
   }
   if (!siteAfter) {
-    const head = explodeValue(low, firstLink.expression);
+    const head = low.explodeValue(firstLink.expression);
     return rebuildSpine(low, e, firstLink, replaceExpression(low, firstLink, head, true)) as ts.Expression;
   }
   let replacement: ts.Expression;
@@ -60,8 +60,8 @@ export function explodeChain(low: Lowering, e: ChainLink, ignoreResult: boolean)
   if (ts.isCallExpression(firstLink) && (ts.isPropertyAccessExpression(callee) || ts.isElementAccessExpression(callee))) {
     // `o.m?.(args)`: test `o.m`, then call `o.m(args)` (looked up again, so that `this` is `o` and no
     // temporary holds the function).
-    const obj = toTemp(low, explodeValue(low, callee.expression));
-    const key = ts.isElementAccessExpression(callee) ? toTemp(low, explodeValue(low, callee.argumentExpression)) : undefined;
+    const obj = toTemp(low, low.explodeValue(callee.expression));
+    const key = ts.isElementAccessExpression(callee) ? toTemp(low, low.explodeValue(callee.argumentExpression)) : undefined;
     const member = (): ts.Expression =>
       key === undefined
         ? f.createPropertyAccessExpression(dup(low, obj), (callee as ts.PropertyAccessExpression).name.text)
@@ -74,13 +74,13 @@ export function explodeChain(low: Lowering, e: ChainLink, ignoreResult: boolean)
     replacement = f.createCallExpression(dup(low, plain(low, callee)), firstLink.typeArguments, firstLink.arguments);
   } else {
     const head = low.newTemp();
-    low.emitPlain(low.assign(head, explodeValue(low, firstLink.expression)));
+    low.emitPlain(low.assign(head, low.explodeValue(firstLink.expression)));
     tested = low.id(head);
     replacement = replaceExpression(low, firstLink, low.id(head), false);
   }
   const rest = rebuildSpine(low, e, firstLink, replacement) as ts.Expression;
   const conditional = f.createConditionalExpression(f.createEquality(tested, f.createNull()), undefined, low.undef(), undefined, rest);
-  return explode(low, conditional, ignoreResult);
+  return low.explode(conditional, ignoreResult);
 }
 
 /** `link` with `expression` as its left side; without its `?.` unless `keepQuestionDot`. */

@@ -13,17 +13,13 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { resolveReturn, innermostBarrier, unwrapLabels, visitPlain, withJumpEntry } from './jumps.ts';
-import { emitIf, explode, explodeInto, explodeSiteCall, explodeValue, hasSite, plain, toTemp } from './linearize.ts';
-import { bindingToAssignmentPattern, boundNames, emittedName, lowerBindingPattern } from './destructuring.ts';
+import { explode, explodeSiteCall, explodeValue } from './linearize.ts';
+import { emitIf, hasSite } from './values.ts';
+import { isBlockScoped, lowerDeclarations } from './declarations.ts';
 import { lowerLoop } from './loops.ts';
 import { lowerSwitch } from './switch.ts';
 import { lowerTry } from './try-statement.ts';
 import { isLoop, skipOuter } from './syntax.ts';
-
-/** Lowers a statement list into statements (a block's contents). */
-export function lowerBlock(low: Lowering, stmts: readonly ts.Statement[]): ts.Statement[] {
-  return low.assemble(low.collect(() => stmts.forEach((s) => lowerStatement(low, s))));
-}
 
 /** Lowers one statement into items of the current list. */
 export function lowerStatement(low: Lowering, stmt: ts.Statement): void {
@@ -42,7 +38,7 @@ function lowerWithSites(low: Lowering, stmt: ts.Statement): void {
   if (ts.isSwitchStatement(inner)) return lowerSwitch(low, inner, labels);
   if (labels.length > 0) {
     low.emitCompound(() => {
-      const body = withJumpEntry(low, { kind: 'label', labels }, () => lowerBlock(low, [inner]));
+      const body = withJumpEntry(low, { kind: 'label', labels }, () => low.lowerBlock([inner]));
       let out: ts.Statement = low.block(body);
       for (let i = labels.length - 1; i >= 0; i--) out = f.createLabeledStatement(labels[i]!, out);
       return [ts.setTextRange(out, stmt)];
@@ -63,7 +59,7 @@ function lowerWithSites(low: Lowering, stmt: ts.Statement): void {
     const otherwise = stmt.elseStatement;
     emitIf(low, cond, () => lowerStatement(low, stmt.thenStatement), otherwise === undefined ? undefined : () => lowerStatement(low, otherwise));
   } else if (ts.isBlock(stmt)) {
-    low.emitCompound(() => low.scoped(lowerBlock(low, stmt.statements)));
+    low.emitCompound(() => low.scoped(low.lowerBlock(stmt.statements)));
   } else if (ts.isTryStatement(stmt)) {
     lowerTry(low, stmt);
   } else {
@@ -100,82 +96,5 @@ export function emitSiteFree(low: Lowering, stmt: ts.Statement): void {
     if (inner.length > 0) low.emitPlain(...inner);
   } else if (!ts.isEmptyStatement(stmt)) {
     low.emitPlain(visitPlain(low, stmt));
-  }
-}
-
-export function isBlockScoped(list: ts.VariableDeclarationList): boolean {
-  return (list.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const | ts.NodeFlags.Using)) !== 0;
-}
-
-/**
- * `let`/`const`/`var` declarations, with or without sites. A block-scoped binding that is a
- * frame field is loaded on resume where it is declared; a `var` (function-level, loaded at entry)
- * becomes an assignment when its initializer has sites.
- */
-export function lowerDeclarations(low: Lowering, list: ts.VariableDeclarationList): void {
-  const f = low.f;
-  const blockScoped = isBlockScoped(list);
-  const kind = (list.flags & ts.NodeFlags.Const) !== 0 ? 'const' : 'let';
-  for (const decl of list.declarations) {
-    const sites = hasSite(low, decl);
-    if (!blockScoped) {
-      if (!sites) {
-        low.emitPlain(ts.setTextRange(f.createVariableStatement(undefined, f.updateVariableDeclarationList(list, [visitPlain(low, decl)])), decl));
-      } else {
-        assignDeclared(low, decl);
-      }
-      continue;
-    }
-    const names = boundNames(decl.name);
-    const fields = names.map((id) => {
-      const b = low.scope.bindingOf(id);
-      return b !== undefined && low.isField(b);
-    });
-    if (!sites && !fields.some(Boolean)) {
-      // Not live at any site: an ordinary declaration, evaluated again on resume (closures, TDZ-free).
-      low.emitDecl(ts.setTextRange(f.createVariableStatement(undefined, f.updateVariableDeclarationList(list, [visitPlain(low, decl)])), decl));
-      continue;
-    }
-    if (!sites && ts.isIdentifier(decl.name)) {
-      const init = decl.initializer === undefined ? undefined : plain(low, decl.initializer);
-      low.emitDecl(ts.setTextRange(low.declare(kind, emittedName(low, decl.name), init, true), decl));
-      continue;
-    }
-    // Declared first (loaded on resume), assigned by statements that a resume skips.
-    low.emitDecl(
-      ts.setTextRange(
-        f.createVariableStatement(
-          undefined,
-          f.createVariableDeclarationList(
-            names.map((id, i) => {
-              const name = emittedName(low, id);
-              const load = fields[i] ? f.createConditionalExpression(low.pcIs(0), undefined, low.undef(), undefined, low.field(name)) : undefined;
-              return f.createVariableDeclaration(name, undefined, undefined, load);
-            }),
-            ts.NodeFlags.Let,
-          ),
-        ),
-        decl,
-      ),
-    );
-    assignDeclared(low, decl);
-  }
-}
-
-/** The assignment part of a declaration: `x = init` or `({ a, b } = init)`, lowered. */
-export function assignDeclared(low: Lowering, decl: ts.VariableDeclaration): void {
-  const f = low.f;
-  const init = decl.initializer;
-  if (ts.isIdentifier(decl.name)) {
-    const name = emittedName(low, decl.name);
-    if (init !== undefined) explodeInto(low, name, init);
-    return;
-  }
-  if (init === undefined) return;
-  const value = explodeValue(low, init);
-  if (hasSite(low, decl.name)) {
-    lowerBindingPattern(low, decl.name, toTemp(low, value));
-  } else {
-    low.emitPlain(ts.setTextRange(f.createExpressionStatement(f.createAssignment(bindingToAssignmentPattern(low, decl.name), value)), decl));
   }
 }

@@ -14,8 +14,9 @@
 import ts from 'typescript';
 import type { Lowering } from './lowering.ts';
 import { visitPlain, withJumpEntry } from './jumps.ts';
-import { explodeInto, explodeValue, hasSite, toTemp } from './linearize.ts';
-import { assignDeclared, isBlockScoped, lowerStatement } from './statements.ts';
+import { explodeInto, explodeValue } from './linearize.ts';
+import { hasSite, toTemp } from './values.ts';
+import { assignDeclared, isBlockScoped } from './declarations.ts';
 import { boundNames, emittedName } from './destructuring.ts';
 
 export function lowerSwitch(low: Lowering, stmt: ts.SwitchStatement, labels: string[]): void {
@@ -106,5 +107,5 @@ function lowerClauseStatement(low: Lowering, s: ts.Statement): void {
     });
     return;
   }
-  lowerStatement(low, s);
+  low.lowerStatement(s);
 }

@@ -18,8 +18,8 @@
 import ts from 'typescript';
 import type { FinallyBarrier, Lowering } from './lowering.ts';
 import { COMPLETION_JUMP, COMPLETION_NORMAL, COMPLETION_RETURN, COMPLETION_THROW, resolveJump, resolveReturn, visitPlain, withJumpEntry } from './jumps.ts';
-import { hasSite } from './linearize.ts';
-import { lowerBlock, lowerDeclarations, lowerStatement } from './statements.ts';
+import { hasSite } from './values.ts';
+import { lowerDeclarations } from './declarations.ts';
 
 export function lowerTry(low: Lowering, stmt: ts.TryStatement): void {
   const finallyHasSites = stmt.finallyBlock !== undefined && hasSite(low, stmt.finallyBlock);
@@ -33,7 +33,7 @@ export function lowerTry(low: Lowering, stmt: ts.TryStatement): void {
 /** The try/catch part with its sites; `keepFinally` keeps a finally without sites in place. */
 function tryCatch(low: Lowering, stmt: ts.TryStatement, keepFinally: boolean): ts.Statement {
   const f = low.f;
-  const tryStmts = lowerBlock(low, stmt.tryBlock.statements);
+  const tryStmts = low.lowerBlock(stmt.tryBlock.statements);
   const clause = stmt.catchClause;
   const finallyBlock = keepFinally && stmt.finallyBlock !== undefined ? visitPlain(low, stmt.finallyBlock) : undefined;
   if (clause === undefined) return f.updateTryStatement(stmt, low.block(tryStmts), undefined, finallyBlock);
@@ -49,7 +49,7 @@ function tryCatch(low: Lowering, stmt: ts.TryStatement, keepFinally: boolean): t
     const name = low.scope.bindingOf(variable.name)?.name ?? variable.name.text;
     binding = f.createVariableDeclaration(name);
     prologue = [f.createIfStatement(low.pcIsNot(0), low.assign(name, low.field(name)))];
-    bodyItems = low.collect(() => clause.block.statements.forEach((s) => lowerStatement(low, s)));
+    bodyItems = low.collect(() => clause.block.statements.forEach((s) => low.lowerStatement(s)));
   } else if (variable !== undefined) {
     // `catch ({ message })`: catch into a temporary and destructure like a declaration.
     const caught = low.names.fresh('$err');
@@ -57,10 +57,10 @@ function tryCatch(low: Lowering, stmt: ts.TryStatement, keepFinally: boolean): t
     const decl = f.createVariableDeclaration(variable.name, undefined, undefined, low.id(caught));
     bodyItems = low.collect(() => {
       lowerDeclarations(low, f.createVariableDeclarationList([decl], ts.NodeFlags.Let));
-      clause.block.statements.forEach((s) => lowerStatement(low, s));
+      clause.block.statements.forEach((s) => low.lowerStatement(s));
     });
   } else {
-    bodyItems = low.collect(() => clause.block.statements.forEach((s) => lowerStatement(low, s)));
+    bodyItems = low.collect(() => clause.block.statements.forEach((s) => low.lowerStatement(s)));
   }
   const catchStmts = [...prologue, ...low.assemble(bodyItems)];
   // The try block hands control to the catch block when the resumed site is in it.
@@ -82,7 +82,7 @@ function lowerTryFinally(low: Lowering, stmt: ts.TryStatement): void {
     const items = low.collect(() => {
       low.emitCompound(() => {
         const inner = withJumpEntry(low, barrier, () =>
-          stmt.catchClause !== undefined ? tryCatch(low, stmt, false) : low.block(lowerBlock(low, stmt.tryBlock.statements)),
+          stmt.catchClause !== undefined ? tryCatch(low, stmt, false) : low.block(low.lowerBlock(stmt.tryBlock.statements)),
         );
         const caught = low.names.fresh('$e');
         const guarded = f.createTryStatement(
@@ -93,7 +93,7 @@ function lowerTryFinally(low: Lowering, stmt: ts.TryStatement): void {
         const body = low.block([low.assign(completion, low.num(COMPLETION_NORMAL)), low.assign(value, low.undef()), guarded]);
         return [f.createLabeledStatement(barrier.exit, body)];
       });
-      low.emitCompound(() => low.scoped(lowerBlock(low, stmt.finallyBlock!.statements)));
+      low.emitCompound(() => low.scoped(low.lowerBlock(stmt.finallyBlock!.statements)));
       // After the finally code the statement completes as the try/catch part did.
       const is = (code: number): ts.Expression => f.createStrictEquality(low.id(completion), low.num(code));
       const dispatch: ts.Statement[] = [];
