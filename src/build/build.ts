@@ -6,6 +6,12 @@
  * for them). Syntax errors do, and so do the few grammar errors that TypeScript reports only from
  * its checker but that would make the emitted JavaScript invalid (`await` outside async code,
  * `with` in strict code, ...). Nothing is written unless the whole build is free of errors.
+ *
+ * Every module also gets a .d.ts next to its .js, declared from the source as written (not from
+ * the frame classes the transformer emits), so that an application importing a built module sees
+ * `sumTo(n: number): Promise<number>` and `vc.spawn(sumTo, n)` is typed from it. Declarations are
+ * best-effort: when TypeScript cannot declare a module (an exported type it cannot name, ...), its
+ * .js is still written, its .d.ts is not (a stale one is removed), and the reason is a warning.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +25,7 @@ import { checkpointTransformer } from './transformer.ts';
 export interface BuildOptions {
   /** Directory of the sources; module ids (`file#name`) are relative to it. */
   rootDir: string;
-  /** Where the .js and .js.map files go, mirroring the layout under rootDir. */
+  /** Where the .js, .js.map and .d.ts files go, mirroring the layout under rootDir. */
   outDir: string;
   /** The modules to build. @default every .ts file under rootDir (no .d.ts, no node_modules) */
   files?: string[];
@@ -32,6 +38,13 @@ export interface BuildResult {
   diagnostics: BuildDiagnostic[];
   /** Absolute paths of the .js files written. */
   emitted: string[];
+  /** Absolute paths of the .d.ts files written: one per emitted module TypeScript could declare. */
+  declarations: string[];
+  /**
+   * Problems of a successful build, sorted like `diagnostics`: a module whose declarations
+   * TypeScript cannot emit (its .js is written, its .d.ts is not). Empty when the build failed.
+   */
+  warnings: BuildDiagnostic[];
 }
 
 /** Checker grammar errors that leave no valid JavaScript to emit. */
@@ -67,12 +80,12 @@ export function buildProject(opts: BuildOptions): BuildResult {
         message: 'cannot read the source file',
         hint: 'check that the file exists and is readable',
       })),
-      emitted: [],
+      ...nothingWritten(),
     };
   }
   const sfs = sources as ts.SourceFile[];
   const syntax = sfs.flatMap((sf) => program.getSyntacticDiagnostics(sf)).map(fromTsDiagnostic);
-  if (syntax.length > 0) return { diagnostics: syntax.sort(compareDiagnostics), emitted: [] };
+  if (syntax.length > 0) return { diagnostics: syntax.sort(compareDiagnostics), ...nothingWritten() };
 
   const analysis = analyze(program, sfs);
   const diagnostics = findRejections(analysis);
@@ -85,7 +98,7 @@ export function buildProject(opts: BuildOptions): BuildResult {
       if (!rejectedLines.has(`${bd.file}:${bd.line}`)) diagnostics.push(bd);
     }
   }
-  if (diagnostics.length > 0) return { diagnostics: diagnostics.sort(compareDiagnostics), emitted: [] };
+  if (diagnostics.length > 0) return { diagnostics: diagnostics.sort(compareDiagnostics), ...nothingWritten() };
 
   const outputs = new Map<string, string>();
   const appendix = new Map<string, string>();
@@ -97,28 +110,62 @@ export function buildProject(opts: BuildOptions): BuildResult {
     appendix,
     ...(opts.runtimeModule === undefined ? {} : { runtimeModule: opts.runtimeModule }),
   });
+  const warnings: BuildDiagnostic[] = [];
+  /** The .d.ts of modules TypeScript could not declare: not written, and any older one is removed. */
+  const undeclared: string[] = [];
   for (const sf of sfs) {
+    // The emit below reports the same declaration diagnostics; these are the ones that are warnings.
+    const declarationProblems = program.getDeclarationDiagnostics(sf);
     const result = program.emit(sf, (fileName, text) => outputs.set(fileName, text), undefined, false, { before: [transformer] });
-    for (const d of result.diagnostics) diagnostics.push(fromTsDiagnostic(d));
+    const isDeclarationProblem = (d: ts.Diagnostic): boolean =>
+      declarationProblems.some((p) => p.code === d.code && p.start === d.start && p.file === d.file);
+    for (const d of result.diagnostics) if (!isDeclarationProblem(d)) diagnostics.push(fromTsDiagnostic(d));
+    if (declarationProblems.length > 0) {
+      const dts = declarationFor(outputFor(sf.fileName, rootDir, outDir));
+      undeclared.push(dts);
+      for (const d of declarationProblems) warnings.push(declarationWarning(d, dts));
+    }
     const extra = appendix.get(sf.fileName);
     if (extra !== undefined) {
       const js = [...outputs.keys()].find((k) => k.endsWith('.js') && samePath(k, outputFor(sf.fileName, rootDir, outDir)));
       if (js !== undefined) outputs.set(js, appendBeforeSourceMapComment(outputs.get(js)!, extra));
     }
   }
-  if (diagnostics.length > 0) return { diagnostics: diagnostics.sort(compareDiagnostics), emitted: [] };
+  if (diagnostics.length > 0) return { diagnostics: diagnostics.sort(compareDiagnostics), ...nothingWritten() };
 
   const emitted: string[] = [];
+  const declarations: string[] = [];
   for (const [file, text] of outputs) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text);
     if (file.endsWith('.js')) emitted.push(path.resolve(file));
+    else if (/\.d\.m?ts$/.test(file)) declarations.push(path.resolve(file));
   }
-  return { diagnostics: [], emitted: emitted.sort() };
+  for (const dts of undeclared) fs.rmSync(dts, { force: true });
+  return { diagnostics: [], emitted: emitted.sort(), declarations: declarations.sort(), warnings: warnings.sort(compareDiagnostics) };
+}
+
+function nothingWritten(): Omit<BuildResult, 'diagnostics'> {
+  return { emitted: [], declarations: [], warnings: [] };
 }
 
 function outputFor(source: string, rootDir: string, outDir: string): string {
   return path.join(outDir, path.relative(rootDir, source)).replace(/\.m?ts$/, (ext) => (ext === '.mts' ? '.mjs' : '.js'));
+}
+
+/** `out/a.js` -> `out/a.d.ts`, `out/a.mjs` -> `out/a.d.mts`. */
+function declarationFor(js: string): string {
+  return js.replace(/\.(m?)js$/, '.d.$1ts');
+}
+
+/** A declaration emit diagnostic (TS4xxx, TS2742, ...) as a warning at the declaration it is about. */
+function declarationWarning(d: ts.Diagnostic, dts: string): BuildDiagnostic {
+  const bd = fromTsDiagnostic(d);
+  return {
+    ...bd,
+    message: `${bd.message} (no declarations for this module: ${path.basename(dts)} not written; its .js is)`,
+    hint: "give the export an explicit type that names only types the module exports or imports; `npx tsc --noEmit --declaration` shows the same message",
+  };
 }
 
 function samePath(a: string, b: string): boolean {

@@ -31,6 +31,9 @@ export function compilerOptions(rootDir: string, outDir: string): ts.CompilerOpt
     rewriteRelativeImportExtensions: true,
     allowImportingTsExtensions: true,
     sourceMap: true,
+    // A .d.ts per module, from the source as written (custom `before` transformers do not reach
+    // declaration emit): importers of a built module get its real signatures.
+    declaration: true,
     strict: true,
     skipLibCheck: true,
     noEmitOnError: false,

@@ -1,4 +1,4 @@
-/** `ppp2p build <dir> --out <dir>`: transform every module under <dir>. */
+/** `ppp2p build <dir> --out <dir>`: transform every module under <dir>; each gets a .d.ts of its source's types. */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, UsageError } from '../args.ts';
@@ -18,6 +18,9 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`ppp2p build: ${result.diagnostics.length} error(s); nothing was written.`);
     return 1;
   }
-  console.error(`ppp2p build: ${result.emitted.length} module(s) written to ${flags.out}`);
+  for (const w of result.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
+  const undeclared = result.emitted.length - result.declarations.length;
+  const declarations = undeclared > 0 ? `, ${undeclared} of them without a .d.ts (see the warnings)` : ', each with its .d.ts';
+  console.error(`ppp2p build: ${result.emitted.length} module(s) written to ${flags.out}${declarations}`);
   return 0;
 }
