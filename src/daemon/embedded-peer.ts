@@ -15,7 +15,7 @@ import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { PeerController, tuneDaemonProcess } from './peer-controller.ts';
-import { VirtualComputerLayer } from './owner/deployer.ts';
+import { VirtualComputerLayer } from './virtual-computer-layer.ts';
 import type { ListeningEvent, PeerProcessConfig } from '../protocol/peer-process.ts';
 
 /** The child's side: read the configuration, run the peer until stdin closes or a signal arrives. */

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { VirtualComputer } from '../../src/client/index.ts';
 import { alive, buildFixtures, eventually } from './helpers.ts';

@@ -8,7 +8,7 @@ import { CheckpointDirectory } from '../../src/daemon/owner/checkpoint-directory
 import { Recovery } from '../../src/daemon/owner/recovery.ts';
 import { createLogger } from '../../src/protocol/log.ts';
 import type { ParticipationManager, PeerInfo } from '../../src/daemon/swarm/participation-manager.ts';
-import type { PeerLinks } from '../../src/daemon/host/worker.ts';
+import type { PeerLinks } from '../../src/daemon/peer-links.ts';
 import type { Message } from '../../src/protocol/messages.ts';
 import type { ThreadRecord } from '../../src/daemon/owner/virtual-thread-delegator.ts';
 

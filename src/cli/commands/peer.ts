@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, positiveInt, UsageError } from '../args.ts';
 import { OptionError } from '../../protocol/errors.ts';
 import { isLogLevel, LOG_LEVELS } from '../../protocol/log.ts';
-import { VirtualComputerLayer } from '../../daemon/owner/deployer.ts';
+import { VirtualComputerLayer } from '../../daemon/virtual-computer-layer.ts';
 import { PeerController, tuneDaemonProcess } from '../../daemon/peer-controller.ts';
 import { SWARM_KEY_BYTES } from '../../protocol/handshake.ts';
 

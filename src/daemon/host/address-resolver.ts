@@ -1,7 +1,7 @@
 /**
  * The address resolver (paper's name): which peer runs a thread now, so that a message to it goes straight to
  * that peer. Each peer keeps one resolver for the virtual computers it works for; the owner's deployer is the
- * authority and publishes every change with {@link PlacementPublisher}.
+ * authority and publishes every change with its placement publisher (owner/placement-publisher.ts).
  *
  * ```ts
  * const resolver = new AddressResolver({ locate: (vc, owner, thread) => askTheOwner(...), log });
@@ -17,8 +17,6 @@
  */
 import type { Logger } from '../../protocol/log.ts';
 import type { MessageOf } from '../../protocol/messages.ts';
-import type { ThreadRecord } from '../owner/virtual-thread-delegator.ts';
-import type { PeerLinks } from './worker.ts';
 
 export type PlacementState = MessageOf<'thread-placed'>['state'];
 
@@ -166,62 +164,4 @@ function usable(e: Entry): boolean {
   const p = e.placement;
   if (p === undefined) return false;
   return hasEnded(p) || (p.state === 'running' && e.suspect !== p.epoch);
-}
-
-/**
- * The owner's side: the deployer tells it about every placement change, and it pushes `thread-placed` to the
- * virtual computer's workers (and to this peer's own resolver), and answers `thread-locate`.
- */
-export class PlacementPublisher {
-  readonly #vc: string;
-  readonly #links: PeerLinks;
-  readonly #workers: () => Iterable<string>;
-  readonly #local: ((thread: number, p: Placement) => void) | undefined;
-  /** Threads that ended, so that late messages to them are dropped instead of waiting. */
-  readonly #ended = new Map<number, Placement>();
-
-  constructor(init: {
-    vc: string;
-    links: PeerLinks;
-    /** Peers to push to: the enrolled workers. */
-    workers: () => Iterable<string>;
-    /** This peer's own resolver, updated without a message. */
-    local?: (thread: number, p: Placement) => void;
-  }) {
-    this.#vc = init.vc;
-    this.#links = init.links;
-    this.#workers = init.workers;
-    this.#local = init.local;
-  }
-
-  /** `t` was placed on `t.host` (a start, a restart or a resume). */
-  placed(t: ThreadRecord): void {
-    this.#publish(t.thread, { epoch: t.placements, state: 'running', host: t.host! });
-  }
-
-  /** `t` lost its host and waits to be placed again: messages to it are held by their senders. */
-  queued(t: ThreadRecord): void {
-    this.#publish(t.thread, { epoch: t.placements, state: 'queued' });
-  }
-
-  /** `t` ended for good. */
-  ended(t: ThreadRecord): void {
-    const p: Placement = { epoch: t.placements, state: t.state === 'failed' || t.state === 'cancelled' ? t.state : 'done' };
-    this.#ended.set(t.thread, p);
-    this.#publish(t.thread, p);
-  }
-
-  /** Answers `thread-locate` from the deployer's records (`t` undefined: not a live thread of this virtual computer). */
-  locate(thread: number, t: ThreadRecord | undefined): Placement {
-    if (t === undefined) return this.#ended.get(thread) ?? { epoch: 0, state: 'done' };
-    if (t.state === 'running' && t.host !== undefined) return { epoch: t.placements, state: 'running', host: t.host };
-    if (t.state === 'queued') return { epoch: t.placements, state: 'queued' };
-    return { epoch: t.placements, state: t.state === 'failed' || t.state === 'cancelled' ? t.state : 'done' };
-  }
-
-  #publish(thread: number, p: Placement): void {
-    this.#local?.(thread, p);
-    const msg = { t: 'thread-placed' as const, vc: this.#vc, thread, epoch: p.epoch, state: p.state, ...(p.host !== undefined ? { host: p.host } : {}) };
-    for (const id of this.#workers()) if (id !== this.#links.selfId) this.#links.send(id, msg);
-  }
 }

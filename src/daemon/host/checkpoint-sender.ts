@@ -18,7 +18,7 @@
  * - A snapshot that no holder acknowledged is kept and sent again when the deployer names new holders.
  */
 import type { Logger } from '../../protocol/log.ts';
-import type { PeerLinks } from './worker.ts';
+import type { PeerLinks } from '../peer-links.ts';
 import type { SnapshotInfo } from '../../runtime/thread-context.ts';
 
 /** How long a holder has to acknowledge a copy. */

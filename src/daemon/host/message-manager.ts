@@ -21,18 +21,15 @@
 import type { Connection } from '../../protocol/connection.ts';
 import type { Logger } from '../../protocol/log.ts';
 import type { MessageOf, ReplyInput } from '../../protocol/messages.ts';
-import type { ThreadRecord } from '../owner/virtual-thread-delegator.ts';
-import type { PeerLinks, Sender } from './worker.ts';
-import type { SlotEvents } from './frame-runner.ts';
-import type { Delivered, HostNotice, ThreadCall } from '../../runtime/worker-messages.ts';
+import type { PeerLinks, Sender } from '../peer-links.ts';
+import type { HostNotice, ThreadCall } from '../../runtime/worker-messages.ts';
 import { DEFAULT_MAILBOX_SIZE } from '../../runtime/thread-messaging.ts';
 import { ThreadEffectError } from '../../runtime/errors.ts';
-import { AddressResolver, PlacementPublisher, type Placement } from './address-resolver.ts';
+import { AddressResolver, type Placement } from './address-resolver.ts';
+import { Mailbox, type Offer, type Verdict } from './mailbox.ts';
+import type { LocalThread } from './local-thread.ts';
 import { PeerUnitProxy } from './peer-unit-proxy.ts';
 import { forEachMsg, msgBatchCount, msgBatchFirstSeq } from '../../protocol/msg-batch.ts';
-import { GlobalVariableManager, DEFAULT_LOCK_LEASE_MS, type GlobalsReply } from '../owner/global-variable-manager.ts';
-
-export { DEFAULT_MAILBOX_SIZE, DEFAULT_LOCK_LEASE_MS };
 
 /** Longest an ack waits to cover more messages (senders retransmit after 2 s without one). */
 const ACK_DELAY_MS = 20;
@@ -43,279 +40,14 @@ type Ack = 'none' | 'now' | 'later';
 /** A globals request waits for a lock as long as it takes; only its connection closing ends it. */
 const GLOBALS_TIMEOUT_MS = 2 ** 31 - 1;
 
-// ─── mailboxes ────────────────────────────────────────────────────────────────────────────────────
-
-/** One message offered to a mailbox, with what is needed to answer its sender. */
-export interface Offer {
-  from: number;
-  seq: number;
-  prev: number;
-  bytes: Uint8Array;
-  origin: string;
-  round: number;
-}
-
-/** What a mailbox did with an offer. */
-export type Verdict =
-  | { kind: 'accepted' }
-  | { kind: 'duplicate' }
-  /** Not ready yet (the thread has not reported its cursor): answered once it is. */
-  | { kind: 'held' }
-  | { kind: 'refused'; reason: 'full' | 'gap'; expect: number }
-  /** Refused like an earlier message of the same sender round, which was answered already: no answer. */
-  | { kind: 'dropped' };
-
-/** What a mailbox tells its manager. */
-export interface MailboxEvents {
-  /** A sender refused for lack of room may send again. */
-  credit(from: number, origin: string): void;
-  /** Messages of `from` were handed to the thread: its sender's window opens. */
-  consumed(from: number, origin: string): void;
-}
-
-interface Waiter {
-  from: number | undefined;
-  max: number;
-  resolve(batch: Delivered[]): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout | undefined;
-}
-
-interface SenderState {
-  /** Seq of the last message of the chain accepted here (the mailbox's side of the cursor). */
-  accepted: number;
-  /** Seq of the last message handed to the thread. */
-  consumed: number;
-  /** The sender's host, where acks go. */
-  origin: string;
-  /** The sender round last refused: one refusal per round is enough (the sender goes back on it). */
-  refusedRound: number;
-  /** Messages handed to the thread since the sender's host was last sent an ack. */
-  unacked: number;
-}
-
-/**
- * The buffered messages of one thread placement, at its host: at most `capacity` messages. A sender may have
- * `capacity` messages not yet handed to the thread (its window), so one sender never fills the mailbox; several
- * may, and then the mailbox refuses ('full') and grants credits as the thread receives.
- */
-export class Mailbox {
-  readonly vc: string;
-  readonly thread: number;
-  readonly epoch: number;
-  readonly capacity: number;
-  #ready = false;
-  #closed = false;
-  readonly #senders = new Map<number, SenderState>();
-  readonly #queue: Delivered[] = [];
-  readonly #held: Offer[] = [];
-  readonly #waiters: Waiter[] = [];
-  /** Senders refused for lack of room, in order: each gets a credit when room frees. */
-  readonly #refused = new Set<number>();
-  readonly #events: MailboxEvents;
-
-  constructor(vc: string, thread: number, epoch: number, capacity: number, events: MailboxEvents) {
-    this.vc = vc;
-    this.thread = thread;
-    this.epoch = epoch;
-    this.capacity = Math.max(1, capacity);
-    this.#events = events;
-  }
-
-  get ready(): boolean {
-    return this.#ready;
-  }
-
-  /** Messages waiting in the mailbox. */
-  get size(): number {
-    return this.#queue.length;
-  }
-
-  /** The last seq accepted from `from` (-1: none). */
-  accepted(from: number): number {
-    return this.#senders.get(from)?.accepted ?? -1;
-  }
-
-  /** The last seq from `from` handed to the thread (-1: none). */
-  consumed(from: number): number {
-    return this.#senders.get(from)?.consumed ?? -1;
-  }
-
-  /**
-   * Whether `from`'s host should hear of consumption now rather than after a delay: a quarter of the mailbox
-   * was handed to the thread since its last ack, so its window may be running out.
-   */
-  ackDue(from: number): boolean {
-    return (this.#senders.get(from)?.unacked ?? 0) >= Math.max(1, this.capacity >> 2);
-  }
-
-  /** An ack with this mailbox's state for `from` went out. */
-  acked(from: number): void {
-    const s = this.#senders.get(from);
-    if (s !== undefined) s.unacked = 0;
-  }
-
-  /**
-   * Opens the mailbox at the thread's consumed cursor: everything at or below it was received before the
-   * snapshot the thread started from. Returns the verdicts on the offers held until now, to answer them.
-   */
-  start(consumed: Record<number, number>): [Offer, Verdict][] {
-    if (this.#ready) return [];
-    for (const [k, v] of Object.entries(consumed)) {
-      const s = this.#sender(Number(k), '');
-      s.accepted = s.consumed = v;
-    }
-    this.#ready = true;
-    return this.#held.splice(0).map((o) => [o, this.offer(o)]);
-  }
-
-  offer(o: Offer): Verdict {
-    if (this.#closed) return { kind: 'duplicate' };
-    const s = this.#sender(o.from, o.origin);
-    if (!this.#ready) {
-      if (this.#held.length >= this.capacity) return this.#refuse(o, 'full', -1);
-      this.#held.push(o);
-      return { kind: 'held' };
-    }
-    if (o.seq <= s.accepted) return { kind: 'duplicate' };
-    // `prev < accepted` cannot come from a deterministic sender; take it rather than stall the pair forever.
-    if (o.prev > s.accepted) return this.#refuse(o, 'gap', s.accepted);
-    // Waiting receives are served by wake(), after the whole frame is in: one answer carries a batch.
-    if (this.#queue.length >= this.capacity && this.#waiters.length > 0) this.wake();
-    if (this.#queue.length >= this.capacity) return this.#refuse(o, 'full', s.accepted);
-    s.accepted = o.seq;
-    this.#queue.push({ from: o.from, seq: o.seq, bytes: o.bytes });
-    return { kind: 'accepted' };
-  }
-
-  /** Hands waiting messages to waiting receives (called after offers). */
-  wake(): void {
-    for (let i = 0; i < this.#waiters.length && this.#queue.length > 0; ) {
-      const w = this.#waiters[i]!;
-      const batch = this.#take(w.from, w.max);
-      if (batch.length === 0) {
-        i++;
-        continue;
-      }
-      this.#waiters.splice(i, 1);
-      clearTimeout(w.timer);
-      w.resolve(batch);
-    }
-  }
-
-  /**
-   * Up to `max` waiting messages (from `from` only, if given), oldest first; waits for one when there are none,
-   * and rejects with code ERR_RECEIVE_TIMEOUT after `timeoutMs`.
-   */
-  receive(from: number | undefined, timeoutMs: number | undefined, max: number): Promise<Delivered[]> {
-    if (this.#closed) return Promise.reject(new ThreadEffectError('ERR_MAILBOX_CLOSED', `the mailbox of thread ${this.thread} is closed`));
-    const batch = this.#take(from, max);
-    if (batch.length > 0) return Promise.resolve(batch);
-    return new Promise<Delivered[]>((resolve, reject) => {
-      const waiter: Waiter = { from, max, resolve, reject, timer: undefined };
-      if (timeoutMs !== undefined) {
-        waiter.timer = setTimeout(() => {
-          const i = this.#waiters.indexOf(waiter);
-          if (i !== -1) this.#waiters.splice(i, 1);
-          reject(Object.assign(new Error(`no message within ${timeoutMs} ms`), { code: 'ERR_RECEIVE_TIMEOUT' }));
-        }, timeoutMs);
-      }
-      this.#waiters.push(waiter);
-    });
-  }
-
-  /** The thread left: waiting receives reject, buffered messages are dropped (their senders re-send them from their outboxes if it resumes). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const w of this.#waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new ThreadEffectError('ERR_MAILBOX_CLOSED', `thread ${this.thread} left this peer`));
-    }
-    this.#queue.length = 0;
-    this.#held.length = 0;
-    this.#refused.clear();
-  }
-
-  /** Takes up to `max` messages (from `from` only, if given), oldest first, as handed to the thread. */
-  #take(from: number | undefined, max: number): Delivered[] {
-    const batch: Delivered[] = [];
-    if (from === undefined) {
-      batch.push(...this.#queue.splice(0, max));
-    } else {
-      // One pass that keeps the others in place (a splice per message would move the rest of the queue each time).
-      const q = this.#queue;
-      let kept = 0;
-      for (let i = 0; i < q.length; i++) {
-        const m = q[i]!;
-        if (batch.length < max && m.from === from) batch.push(m);
-        else q[kept++] = m;
-      }
-      q.length = kept;
-    }
-    if (batch.length === 0) return batch;
-    const senders = new Set<number>();
-    for (const m of batch) {
-      const s = this.#senders.get(m.from)!;
-      if (m.seq > s.consumed) s.consumed = m.seq;
-      s.unacked++;
-      senders.add(m.from);
-    }
-    for (const f of senders) this.#events.consumed(f, this.#senders.get(f)!.origin);
-    this.#grantCredits();
-    return batch;
-  }
-
-  #sender(from: number, origin: string): SenderState {
-    let s = this.#senders.get(from);
-    if (s === undefined) this.#senders.set(from, (s = { accepted: -1, consumed: -1, origin, refusedRound: -1, unacked: 0 }));
-    if (origin !== '') s.origin = origin;
-    return s;
-  }
-
-  #refuse(o: Offer, reason: 'full' | 'gap', expect: number): Verdict {
-    if (reason === 'full') this.#refused.add(o.from);
-    const s = this.#sender(o.from, o.origin);
-    if (s.refusedRound === o.round) return { kind: 'dropped' };
-    s.refusedRound = o.round;
-    return { kind: 'refused', reason, expect };
-  }
-
-  #grantCredits(): void {
-    let room = this.capacity - this.#queue.length;
-    for (const from of this.#refused) {
-      if (room-- <= 0) break;
-      this.#refused.delete(from);
-      const origin = this.#senders.get(from)?.origin;
-      if (origin !== undefined && origin !== '') this.#events.credit(from, origin);
-    }
-  }
-}
-
-// ─── a thread running on this peer ───────────────────────────────────────────────────────────────
-
-/** A placement of a thread on this peer, as message passing sees it. */
-export interface LocalThread {
-  readonly vc: string;
-  readonly owner: string;
-  readonly thread: number;
-  readonly epoch: number;
-  readonly mailboxSize: number;
-  /** Tells the thread's executor something (acks, outbox trims and re-sends); nothing once it has ended. */
-  notify(n: HostNotice): void;
-  /**
-   * The placement is over here: `finished` (result or error: its outbox was handed to the owner) or `stopped`
-   * (cancelled, fenced, handed back: a later placement re-sends what it must).
-   */
-  end(how: 'finished' | 'stopped'): void;
-  /** The executor events that carry the thread's calls and notices. */
-  readonly events: Pick<SlotEvents, 'onCall' | 'onNotice'>;
-}
-
-/** What the message manager needs from the owner's deployer of a virtual computer (when this peer is the owner). */
+/** What the message manager needs from the owner's side of a virtual computer (when this peer is the owner). */
 export interface OwnerSide {
   readonly client: Connection;
-  readonly messaging: DeployerMessaging;
+  readonly messaging: {
+    locate(thread: number): Placement;
+    threadOp(msg: MessageOf<'globals-op'>, host: string): Promise<ReplyInput>;
+    appOp(msg: MessageOf<'globals-get' | 'globals-set' | 'globals-watch'>): Promise<ReplyInput>;
+  };
 }
 
 export interface MessageManagerInit {
@@ -344,7 +76,6 @@ export class MessageManager {
   readonly resolver: AddressResolver;
   readonly proxy: PeerUnitProxy;
   readonly #links: PeerLinks;
-  readonly #log: Logger;
   readonly #boxes = new Map<string, Mailbox>();
   readonly #locals = new Map<string, LocalThread>();
   /** The owner of each virtual computer this peer runs threads of (placements and trims come only from it). */
@@ -359,7 +90,6 @@ export class MessageManager {
 
   constructor(init: MessageManagerInit) {
     this.#links = init.links;
-    this.#log = init.log;
     this.resolver = new AddressResolver({
       log: init.log,
       locate: async (vc, owner, thread) => {
@@ -656,140 +386,4 @@ function ownerOrThrow(owner: (vc: string) => OwnerSide | undefined, vc: string):
   const d = owner(vc);
   if (d === undefined) throw Object.assign(new Error(`this peer is not the owner of virtual computer ${vc}`), { code: 'ERR_UNKNOWN_VC' });
   return d;
-}
-
-// ─── the owner's side, one per deployer ──────────────────────────────────────────────────────────
-
-export interface DeployerMessagingInit {
-  vc: string;
-  links: PeerLinks;
-  log: Logger;
-  /** This peer's message manager (its resolver learns placements without a message). */
-  manager: MessageManager | undefined;
-  /** The application's connection, for globals-changed. */
-  client: Connection;
-  /** Enrolled workers: where placements are pushed. */
-  workers(): Iterable<string>;
-  /** The deployer's record of a live thread. */
-  thread(n: number): ThreadRecord | undefined;
-  /** Whether `host`'s peer is alive (or only suspected) in the membership. */
-  peerAlive(host: string): boolean;
-  mailboxSize?: number;
-  lockLeaseMs?: number;
-}
-
-/**
- * What a deployer adds for message passing and globals: its global variable manager, the placement publisher
- * that feeds the address resolvers, and the handlers of thread-locate and the globals requests.
- */
-export class DeployerMessaging {
-  readonly globals: GlobalVariableManager;
-  readonly placements: PlacementPublisher;
-  readonly mailboxSize: number;
-  readonly #init: DeployerMessagingInit;
-  readonly #watched = new Set<string>();
-
-  constructor(init: DeployerMessagingInit) {
-    this.#init = init;
-    this.mailboxSize = init.mailboxSize ?? DEFAULT_MAILBOX_SIZE;
-    const manager = init.manager;
-    this.placements = new PlacementPublisher({
-      vc: init.vc,
-      links: init.links,
-      workers: init.workers,
-      local: manager === undefined ? undefined : (thread, p) => manager.resolver.update(init.vc, thread, p),
-    });
-    this.globals = new GlobalVariableManager({
-      vc: init.vc,
-      log: init.log,
-      leaseMs: init.lockLeaseMs,
-      holderAlive: (thread, epoch) => {
-        const t = init.thread(thread);
-        return t !== undefined && t.state === 'running' && t.placements === epoch && t.host !== undefined && init.peerAlive(t.host);
-      },
-      changed: (name, value) => {
-        if (!this.#watched.has(name) || !init.client.isOpen) return;
-        try {
-          init.client.send({ t: 'globals-changed', vc: init.vc, name, ...(value !== undefined ? { value } : {}) });
-        } catch (err) {
-          init.log.debug(`cannot send globals-changed to the application: ${(err as Error).message}`);
-        }
-      },
-    });
-  }
-
-  /** Where a thread runs (thread-locate). */
-  locate(thread: number): Placement {
-    return this.placements.locate(thread, this.#init.thread(thread));
-  }
-
-  /** A thread's globals operation, from the peer `host` that runs it; refused from a stale placement. */
-  async threadOp(msg: MessageOf<'globals-op'>, host: string): Promise<ReplyInput> {
-    const t = this.#init.thread(msg.thread);
-    if (t === undefined || t.state !== 'running' || t.placements !== msg.epoch || t.host !== host) {
-      throw new ThreadEffectError(
-        'ERR_STALE_EPOCH',
-        `thread ${msg.thread} placement ${msg.epoch} on ${host} is not the thread's current placement; its operations are ignored`,
-      );
-    }
-    const r: GlobalsReply = await this.globals.threadOp(msg.thread, msg.epoch, msg.seq, msg);
-    return { t: 'globals-op-reply', ...(r.value !== undefined ? { value: r.value } : {}), ...(r.ok !== undefined ? { ok: r.ok } : {}) };
-  }
-
-  /** The application's globals requests. */
-  async appOp(msg: MessageOf<'globals-get' | 'globals-set' | 'globals-watch'>): Promise<ReplyInput> {
-    switch (msg.t) {
-      case 'globals-get': {
-        const value = this.globals.get(msg.name);
-        return { t: 'globals-get-reply', ...(value !== undefined ? { value } : {}) };
-      }
-      case 'globals-set':
-        await this.globals.set(msg.name, msg.value);
-        return { t: 'globals-set-reply' };
-      case 'globals-watch':
-        if (msg.on) this.#watched.add(msg.name);
-        else this.#watched.delete(msg.name);
-        return { t: 'globals-watch-reply' };
-    }
-  }
-
-  placed(t: ThreadRecord): void {
-    this.placements.placed(t);
-  }
-
-  /** `t` lost its host: held messages wait for its next placement; its locks expire with their leases. */
-  queued(t: ThreadRecord): void {
-    this.placements.queued(t);
-  }
-
-  /** `t` ended: messages to it are dropped, its locks are released, its senders' outboxes to it are dropped. */
-  ended(t: ThreadRecord): void {
-    this.placements.ended(t);
-    this.globals.threadEnded(t.thread);
-  }
-
-  /**
-   * Recovery's hook: thread `thread`'s checkpoint taken at ThreadState.seq `seq` with consumed cursor `consumed`
-   * is acknowledged (held by another peer). Senders trim their outboxes to it, and the global variable manager
-   * forgets the replies that a resume from this checkpoint can no longer ask for.
-   */
-  checkpointAcknowledged(thread: number, seq: number, consumed: Record<number, number>): void {
-    this.globals.checkpointAcknowledged(thread, seq);
-    const cursor: Record<string, number> = {};
-    for (const [k, v] of Object.entries(consumed)) cursor[k] = v;
-    if (Object.keys(cursor).length === 0) return;
-    const msg = { t: 'msg-trim' as const, vc: this.#init.vc, thread, cursor };
-    for (const id of this.#init.workers()) this.#init.links.send(id, msg);
-    // The owner's own residual outboxes (and its own threads, if it runs any and is not among the workers).
-    const self = this.#init.links.selfId;
-    if (![...this.#init.workers()].includes(self)) this.#init.manager?.trim(this.#init.vc, thread, cursor);
-  }
-
-  close(): void {
-    this.globals.close();
-    this.#watched.clear();
-    // Residual outboxes and placements kept at the owner for this virtual computer.
-    this.#init.manager?.proxy.forget(this.#init.vc);
-    this.#init.manager?.resolver.forget(this.#init.vc);
-  }
 }

@@ -24,11 +24,11 @@
 import type { Logger } from '../../protocol/log.ts';
 import type { Message, MessageOf } from '../../protocol/messages.ts';
 import type { Connection } from '../../protocol/connection.ts';
-import type { PeerLinks } from './worker.ts';
+import type { PeerLinks } from '../peer-links.ts';
 import type { OutboxEntry } from '../../runtime/thread-context.ts';
 import { hasEnded, type AddressResolver, type Placement } from './address-resolver.ts';
 import { encodeMsgBatch } from '../../protocol/msg-batch.ts';
-import type { LocalThread } from './message-manager.ts';
+import type { LocalThread } from './local-thread.ts';
 
 /** Retry after a 'full' refusal when no credit came. */
 const FULL_RETRY_MS = 1000;

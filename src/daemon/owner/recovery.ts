@@ -26,7 +26,7 @@ import type { Logger } from '../../protocol/log.ts';
 import type { ParticipationManager } from '../swarm/participation-manager.ts';
 import type { MessageOf } from '../../protocol/messages.ts';
 import type { ThreadRecord } from './virtual-thread-delegator.ts';
-import type { PeerLinks } from '../host/worker.ts';
+import type { PeerLinks } from '../peer-links.ts';
 import { CheckpointDirectory } from './checkpoint-directory.ts';
 import { formatVersion, type CheckpointVersion } from '../host/checkpoint-store.ts';
 

@@ -7,7 +7,7 @@
  * cannot start can say why.
  */
 import type { ParticipationManager } from './participation-manager.ts';
-import type { PeerLinks } from '../host/worker.ts';
+import type { PeerLinks } from '../peer-links.ts';
 
 /** A peer that accepted. */
 export interface Acceptance {

@@ -1,6 +1,6 @@
 /** The mailbox alone: chain order, duplicates, bounds and credits, the cursor a resumed thread starts from. */
 import { describe, expect, it } from 'vitest';
-import { Mailbox, type Offer } from '../../../src/daemon/host/message-manager.ts';
+import { Mailbox, type Offer } from '../../../src/daemon/host/mailbox.ts';
 
 function box(capacity = 8): { box: Mailbox; credits: number[]; consumed: number[] } {
   const credits: number[] = [];

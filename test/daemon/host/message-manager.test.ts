@@ -7,8 +7,9 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MessageManager, type LocalThread } from '../../../src/daemon/host/message-manager.ts';
-import type { PeerLinks } from '../../../src/daemon/host/worker.ts';
+import { MessageManager } from '../../../src/daemon/host/message-manager.ts';
+import type { LocalThread } from '../../../src/daemon/host/local-thread.ts';
+import type { PeerLinks } from '../../../src/daemon/peer-links.ts';
 import type { Message } from '../../../src/protocol/messages.ts';
 import { createLogger } from '../../../src/protocol/log.ts';
 import type { OutboxEntry } from '../../../src/runtime/thread-context.ts';
@@ -93,7 +94,7 @@ class FakeNetwork {
   /** Tells every peer where `thread` runs now, as the owner's placement push does. */
   place(thread: number, epoch: number, host: string): void {
     this.placements.set(thread, { epoch, state: 'running', host });
-    for (const [id, m] of this.managers) void m.route({ t: 'thread-placed', vc: VC, thread, epoch, state: 'running', host } as never, { remoteId: OWNER, role: 'peer' }, undefined, () => undefined);
+    for (const m of this.managers.values()) void m.route({ t: 'thread-placed', vc: VC, thread, epoch, state: 'running', host } as never, { remoteId: OWNER, role: 'peer' }, undefined, () => undefined);
     void this.managers.get(host);
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * Peer links: how the daemon's components reach other peers by id. Messages go in order per peer over the
+ * PeerController's cached connections; messages to this peer itself are handed to the local handler without a
+ * socket, so any peer can be a worker of its own virtual computers.
+ */
+import type { Connection } from '../protocol/connection.ts';
+import type { Logger } from '../protocol/log.ts';
+import type { Message, ReplyInput, RequestInput, Role } from '../protocol/messages.ts';
+import type { PeerController } from './peer-controller.ts';
+
+/** How long sends to a peer that refused a connection are dropped before it is dialled again. */
+const REDIAL_AFTER_FAILURE_MS = 1000;
+
+/** Who sent a message: a connection, or this peer itself (local path). */
+export interface Sender {
+  readonly remoteId: string;
+  readonly role: Role;
+}
+
+/** A handler of the virtual-computer layer: the same for messages from a socket and from this peer itself. */
+export type LocalHandler = (msg: Message, from: Sender) => ReplyInput | void | Promise<ReplyInput | void>;
+
+/**
+ * Messages to other peers by id, in order per peer, over the PeerController's cached connections; messages
+ * to this peer itself are handed to `local` without a socket.
+ */
+export class PeerLinks {
+  readonly #peer: PeerController;
+  readonly #local: LocalHandler;
+  readonly #log: Logger;
+  readonly #open = new Map<string, Connection>();
+  /** Sends waiting for a connection, per peer: later sends queue behind them to keep the order. */
+  readonly #waiting = new Map<string, Message[]>();
+  /** When a connection to a peer last failed: sends right after it are dropped without dialling again. */
+  readonly #failedAt = new Map<string, number>();
+
+  constructor(peer: PeerController, local: LocalHandler, log: Logger) {
+    this.#peer = peer;
+    this.#local = local;
+    this.#log = log;
+  }
+
+  get selfId(): string {
+    return this.#peer.id;
+  }
+
+  /** Sends without waiting for anything; a peer that cannot be reached loses the message (logged). */
+  send(peerId: string, msg: Message): void {
+    if (peerId === this.#peer.id) {
+      queueMicrotask(() => this.#runLocal(msg));
+      return;
+    }
+    const queue = this.#waiting.get(peerId);
+    if (queue !== undefined) {
+      queue.push(msg);
+      return;
+    }
+    const conn = this.#open.get(peerId);
+    if (conn?.isOpen === true) {
+      try {
+        conn.send(msg);
+        return;
+      } catch (err) {
+        this.#log.debug(`send '${msg.t}' to ${peerId} failed: ${(err as Error).message}; reconnecting`);
+      }
+    }
+    // A suspected peer that just refused a connection is most likely dead: do not dial it again for every
+    // message sent meanwhile (a peer still believed alive is dialled again: its messages must not be lost).
+    const failedAt = this.#failedAt.get(peerId);
+    if (failedAt !== undefined && Date.now() - failedAt < REDIAL_AFTER_FAILURE_MS && this.#peer.membership.peer(peerId)?.state !== 'alive') {
+      this.#log.debug(`'${msg.t}' to ${peerId} dropped: it could not be reached ${Date.now() - failedAt} ms ago`);
+      return;
+    }
+    this.#waiting.set(peerId, [msg]);
+    this.connection(peerId).then(
+      (c) => {
+        const pending = this.#waiting.get(peerId) ?? [];
+        this.#waiting.delete(peerId);
+        this.#failedAt.delete(peerId);
+        for (const m of pending) c.send(m);
+      },
+      (err: unknown) => {
+        const lost = this.#waiting.get(peerId) ?? [];
+        this.#waiting.delete(peerId);
+        this.#failedAt.set(peerId, Date.now());
+        this.#log.warn(`cannot reach peer ${peerId}: ${(err as Error).message}; ${lost.length} message(s) dropped`);
+      },
+    );
+  }
+
+  /** Sends a request and resolves with its reply (RemoteError for an `error` reply). */
+  async request(peerId: string, msg: RequestInput, timeoutMs?: number): Promise<Message> {
+    if (peerId === this.#peer.id) {
+      const reply = await this.#local({ ...msg, id: 0 } as Message, { remoteId: peerId, role: 'peer' });
+      if (reply === undefined) throw new Error(`no reply to '${msg.t}' from this peer`);
+      return { ...reply, re: 0 } as Message;
+    }
+    const conn = await this.connection(peerId);
+    return conn.request(msg, timeoutMs);
+  }
+
+  /** An open connection to a peer (cached). */
+  async connection(peerId: string, timeoutMs = 5000): Promise<Connection> {
+    const cached = this.#open.get(peerId);
+    if (cached?.isOpen === true) return cached;
+    const conn = await this.#peer.connectTo(peerId, timeoutMs);
+    this.#open.set(peerId, conn);
+    conn.onClose(() => {
+      if (this.#open.get(peerId) === conn) this.#open.delete(peerId);
+    });
+    return conn;
+  }
+
+  #runLocal(msg: Message): void {
+    try {
+      const r = this.#local(msg, { remoteId: this.#peer.id, role: 'peer' });
+      if (r instanceof Promise) r.catch((err: unknown) => this.#log.error(`local '${msg.t}' failed: ${String(err)}`));
+    } catch (err) {
+      this.#log.error(`local '${msg.t}' failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+}
