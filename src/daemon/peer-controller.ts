@@ -5,7 +5,7 @@
  *
  * ```ts
  * const pc = await PeerController.start({ swarmKey, port: 0, join: ['ws://127.0.0.1:7420'] });
- * pc.handle('members', () => ({ t: 'members-reply', self: pc.id, peers: pc.membership.peers() }));
+ * pc.register({ members: { client: () => ({ t: 'members-reply', self: pc.id, peers: pc.membership.peers() }) } });
  * pc.membership.on('peer-dead', (p) => ...);
  * const conn = await pc.connectTo(otherPeerId);   // authenticated, cached
  * await pc.stop();
@@ -31,6 +31,7 @@ import { measureSpeed, ParticipationManager, type ParticipationOptions } from '.
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/codec.ts';
 import { acceptHandshake, checkSwarmKey, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../protocol/handshake.ts';
 import type { Message, MessageOf, MessageType, ReplyInput, Role } from '../protocol/messages.ts';
+import type { HandlerResult, HandlerTable, MessageHandlers, Sender } from './message-handlers.ts';
 
 export interface PeerControllerOptions {
   /** The swarm key: 32 bytes shared by every peer and client of the swarm (`ppp2p keygen`). */
@@ -67,17 +68,6 @@ export interface PeerControllerOptions {
   membership?: Partial<ParticipationOptions>;
 }
 
-/** A component's handler for one message type. Return a reply (its `re` is filled in) to answer a request. */
-export type MessageHandler<T extends MessageType> = (
-  msg: MessageOf<T>,
-  conn: Connection,
-) => ReplyInput | void | Promise<ReplyInput | void>;
-
-export interface HandleOptions {
-  /** Roles allowed to send this type; others get their connection closed (4403). @default ['peer', 'client'] */
-  roles?: readonly Role[];
-}
-
 export interface PeerControllerEvents {
   /** A connection authenticated (either direction, peers and clients). */
   connection: [Connection];
@@ -103,7 +93,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
   #swarmKey: Uint8Array;
   #server: Server;
   #wss: WebSocketServer;
-  #handlers = new Map<string, { handler: MessageHandler<MessageType>; roles: readonly Role[] }>();
+  #handlers = new Map<MessageType, MessageHandlers<MessageType>>();
   #conns = new Map<string, Set<Connection>>();
   #dialing = new Map<string, Promise<Connection>>();
   #handshaking = new Set<WebSocket>();
@@ -155,14 +145,10 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
       init.log.child('participation'),
       init.opts.membership,
     );
-    const m = this.membership;
-    const peersOnly = { roles: ['peer'] } as const;
-    this.handle('join', (msg, conn) => m.onJoin(msg, conn), peersOnly);
-    this.handle('ping', (msg, conn) => m.onPing(msg, conn), peersOnly);
-    this.handle('ping-req', (msg, conn) => m.onPingReq(msg, conn), peersOnly);
-    this.handle('gossip', (msg, conn) => m.onGossip(msg, conn), peersOnly);
-    this.handle('members', () => ({ t: 'members-reply', self: this.id, peers: m.peers({ includeDead: true }) }));
-    this.handle('echo', (msg) => ({ t: 'echo-reply', value: msg.value }));
+    this.register(this.membership.handlers());
+    const members = (): ReplyInput => ({ t: 'members-reply', self: this.id, peers: this.membership.peers({ includeDead: true }) });
+    const echo = (msg: MessageOf<'echo'>): ReplyInput => ({ t: 'echo-reply', value: msg.value });
+    this.register({ members: { peer: members, client: members }, echo: { peer: echo, client: echo } });
   }
 
   /** Starts listening, measures the speed score, joins through `join`, and resolves once listening. */
@@ -211,21 +197,32 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
   }
 
   /**
-   * Registers the handler of one message type (one per type; registering a type twice throws). Returns a
-   * function that unregisters it. A request without a handler is answered with an `error` ERR_NO_HANDLER.
+   * Registers a component's handler table (see message-handlers.ts): one table per component, one handler entry per
+   * message type in the whole peer (a type registered twice throws). Returns a function that unregisters the table.
+   * A request without a handler is answered with an `error` ERR_NO_HANDLER.
    */
-  handle<T extends MessageType>(type: T, handler: MessageHandler<T>, options: HandleOptions = {}): () => void {
-    if (this.#handlers.has(type)) throw new OptionError(`a handler for '${type}' is already registered`);
-    const entry = { handler: handler as unknown as MessageHandler<MessageType>, roles: options.roles ?? (['peer', 'client'] as const) };
-    this.#handlers.set(type, entry);
+  register(table: HandlerTable): () => void {
+    const entries = Object.entries(table) as [MessageType, MessageHandlers<MessageType>][];
+    for (const [type] of entries) if (this.#handlers.has(type)) throw new OptionError(`a handler for '${type}' is already registered`);
+    for (const [type, entry] of entries) this.#handlers.set(type, entry);
     return () => {
-      if (this.#handlers.get(type) === entry) this.#handlers.delete(type);
+      for (const [type, entry] of entries) if (this.#handlers.get(type) === entry) this.#handlers.delete(type);
     };
   }
 
-  /** Removes the handler of a message type, built-in ones included (to replace one). Returns whether there was one. */
+  /** Removes the handlers of a message type, built-in ones included (to replace them). Returns whether there were some. */
   unhandle(type: MessageType): boolean {
     return this.#handlers.delete(type);
+  }
+
+  /**
+   * Runs the peer handler of a message this peer sends itself (PeerLinks' local path), as if it had come from a
+   * peer connection. A type with no peer handler is an error of this peer's own code.
+   */
+  handleLocal(msg: Message, from: Sender): HandlerResult {
+    const handler = this.#handlers.get(msg.t)?.peer;
+    if (handler === undefined) throw new OptionError(`this peer has no peer handler for '${msg.t}' (sent to itself)`);
+    return handler(msg, from, undefined);
   }
 
   /**
@@ -403,9 +400,12 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
       }
       return;
     }
-    if (!entry.roles.includes(conn.role)) {
+    const peer = conn.role === 'peer' ? entry.peer : undefined;
+    const client = conn.role === 'client' ? entry.client : undefined;
+    if (peer === undefined && client === undefined) {
+      const roles = (['peer', 'client'] as const).filter((r) => entry[r] !== undefined);
       // Thrown into the Connection, which logs one line and closes with 4403.
-      throw new ProtocolError('ERR_FORBIDDEN_FOR_ROLE', `'${msg.t}' may only be sent by ${entry.roles.join(' or ')} connections, not by a ${conn.role}`);
+      throw new ProtocolError('ERR_FORBIDDEN_FOR_ROLE', `'${msg.t}' may only be sent by ${roles.join(' or ')} connections, not by a ${conn.role}`);
     }
     const reply = (r: ReplyInput | void): void => {
       if (r === undefined) return;
@@ -431,7 +431,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
       }
     };
     try {
-      const r = entry.handler(msg, conn);
+      const r = peer !== undefined ? peer(msg, conn, conn) : client!(msg, conn);
       if (r instanceof Promise) r.then(reply, fail);
       else reply(r);
     } catch (err) {

@@ -5,20 +5,12 @@
  */
 import type { Connection } from '../protocol/connection.ts';
 import type { Logger } from '../protocol/log.ts';
-import type { Message, ReplyInput, RequestInput, Role } from '../protocol/messages.ts';
+import type { Message, RequestInput } from '../protocol/messages.ts';
+import type { Sender } from './message-handlers.ts';
 import type { PeerController } from './peer-controller.ts';
 
 /** How long sends to a peer that refused a connection are dropped before it is dialled again. */
 const REDIAL_AFTER_FAILURE_MS = 1000;
-
-/** Who sent a message: a connection, or this peer itself (local path). */
-export interface Sender {
-  readonly remoteId: string;
-  readonly role: Role;
-}
-
-/** A handler of the virtual-computer layer: the same for messages from a socket and from this peer itself. */
-export type LocalHandler = (msg: Message, from: Sender) => ReplyInput | void | Promise<ReplyInput | void>;
 
 /**
  * Messages to other peers by id, in order per peer, over the PeerController's cached connections; messages
@@ -26,7 +18,6 @@ export type LocalHandler = (msg: Message, from: Sender) => ReplyInput | void | P
  */
 export class PeerLinks {
   readonly #peer: PeerController;
-  readonly #local: LocalHandler;
   readonly #log: Logger;
   readonly #open = new Map<string, Connection>();
   /** Sends waiting for a connection, per peer: later sends queue behind them to keep the order. */
@@ -34,10 +25,14 @@ export class PeerLinks {
   /** When a connection to a peer last failed: sends right after it are dropped without dialling again. */
   readonly #failedAt = new Map<string, number>();
 
-  constructor(peer: PeerController, local: LocalHandler, log: Logger) {
+  constructor(peer: PeerController, log: Logger) {
     this.#peer = peer;
-    this.#local = local;
     this.#log = log;
+  }
+
+  /** This peer as the sender of what it sends itself. */
+  get #self(): Sender {
+    return { remoteId: this.#peer.id, role: 'peer' };
   }
 
   get selfId(): string {
@@ -91,7 +86,7 @@ export class PeerLinks {
   /** Sends a request and resolves with its reply (RemoteError for an `error` reply). */
   async request(peerId: string, msg: RequestInput, timeoutMs?: number): Promise<Message> {
     if (peerId === this.#peer.id) {
-      const reply = await this.#local({ ...msg, id: 0 } as Message, { remoteId: peerId, role: 'peer' });
+      const reply = await this.#peer.handleLocal({ ...msg, id: 0 } as Message, this.#self);
       if (reply === undefined) throw new Error(`no reply to '${msg.t}' from this peer`);
       return { ...reply, re: 0 } as Message;
     }
@@ -113,7 +108,7 @@ export class PeerLinks {
 
   #runLocal(msg: Message): void {
     try {
-      const r = this.#local(msg, { remoteId: this.#peer.id, role: 'peer' });
+      const r = this.#peer.handleLocal(msg, this.#self);
       if (r instanceof Promise) r.catch((err: unknown) => this.#log.error(`local '${msg.t}' failed: ${String(err)}`));
     } catch (err) {
       this.#log.error(`local '${msg.t}' failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -14,26 +14,23 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../protocol/connection.ts';
 import type { Logger } from '../protocol/log.ts';
-import type { Message, MessageOf, ReplyInput, Role } from '../protocol/messages.ts';
+import type { MessageOf, ReplyInput } from '../protocol/messages.ts';
+import { UnknownVirtualComputerError } from '../protocol/errors.ts';
 import type { PeerController } from './peer-controller.ts';
 import type { PeerInfo } from './swarm/participation-manager.ts';
 import { AssemblyStore } from './host/assembly-manager.ts';
-import { CheckpointNotHeldError, CheckpointStore, formatVersion } from './host/checkpoint-store.ts';
-import { MessageManager, MESSAGING_CLIENT_TYPES, MESSAGING_PEER_TYPES } from './host/message-manager.ts';
+import { CheckpointStore, checkpointStoreHandlers } from './host/checkpoint-store.ts';
+import { MessageManager } from './host/message-manager.ts';
 import { Worker, type WorkerOptions } from './host/worker.ts';
-import { Deployer, UnknownVirtualComputerError } from './owner/deployer.ts';
-import { PeerLinks, type Sender } from './peer-links.ts';
+import { Deployer, deployerHandlers } from './owner/deployer.ts';
+import { deployerMessagingHandlers } from './owner/deployer-messaging.ts';
+import { PeerLinks } from './peer-links.ts';
+import type { HandlerTable } from './message-handlers.ts';
 
 export interface VirtualComputerLayerOptions extends WorkerOptions {
   /** Most bytes of checkpoints this peer holds for others. @default 1 GiB */
   checkpointStoreBytes?: number;
 }
-
-/** How long a holder has to pass a copy on to a new holder. */
-const REPLICATE_PUT_TIMEOUT_MS = 30_000;
-
-const clientOnly = { roles: ['client'] as const satisfies readonly Role[] };
-const peersOnly = { roles: ['peer'] as const satisfies readonly Role[] };
 
 /**
  * This peer's virtual-computer side: deployers for its applications, its worker, executors and assemblies.
@@ -62,8 +59,8 @@ export class VirtualComputerLayer {
     this.#peer = peer;
     this.#log = peer.log.child('deployer');
     this.assemblies = new AssemblyStore(peer.dataDir);
-    this.links = new PeerLinks(peer, (msg, from) => this.#route(msg, from), peer.log.child('links'));
-    this.messages = new MessageManager({ links: this.links, log: peer.log.child('messages') });
+    this.links = new PeerLinks(peer, peer.log.child('links'));
+    this.messages = new MessageManager({ links: this.links, log: peer.log.child('messages'), owns: (vc) => this.#deployers.has(vc) });
     this.worker = new Worker(peer, this.links, this.assemblies, opts, peer.log.child('worker'), this.messages);
     this.checkpoints = new CheckpointStore({
       maxBytes: opts.checkpointStoreBytes,
@@ -72,29 +69,17 @@ export class VirtualComputerLayer {
       ownerAlive: (owner) => peer.membership.peer(owner)?.state !== 'dead',
     });
     peer.membership.on('peer-dead', this.#onPeerDead);
-    const route = (msg: Message, conn: Connection): ReplyInput | void | Promise<ReplyInput | void> => this.#route(msg, conn, conn);
-    const h = this.#unregister;
-    for (const t of ['vc-create', 'vc-close', 'assembly-offer', 'assembly-put', 'spawn', 'cancel'] as const) h.push(peer.handle(t, route, clientOnly));
-    for (const t of ['enrol', 'dismiss', 'exec', 'exec-cancel', 'exec-progress', 'exec-result', 'exec-error', 'assembly-fetch'] as const) {
-      h.push(peer.handle(t, route, peersOnly));
+    const deployer = (vc: string): Deployer | undefined => this.#deployers.get(vc);
+    for (const table of [
+      this.#applicationHandlers(),
+      deployerHandlers(deployer),
+      deployerMessagingHandlers(deployer),
+      this.worker.handlers(),
+      this.messages.handlers(),
+      checkpointStoreHandlers({ store: this.checkpoints, links: this.links, log: this.#log, selfId: peer.id }),
+    ]) {
+      this.#unregister.push(peer.register(table));
     }
-    for (const t of [
-      'exec-holders',
-      'exec-fence',
-      'exec-checkpoint',
-      'exec-handback',
-      'worker-leaving',
-      'checkpoint-put',
-      'checkpoint-fetch',
-      'checkpoint-replicate',
-      'checkpoint-drop',
-      'checkpoint-release',
-    ] as const) {
-      h.push(peer.handle(t, route, peersOnly));
-    }
-    h.push(peer.handle('vc-status', route));
-    for (const t of MESSAGING_PEER_TYPES) h.push(peer.handle(t, route, peersOnly));
-    for (const t of MESSAGING_CLIENT_TYPES) h.push(peer.handle(t, route, clientOnly));
   }
 
   /** Registers the handlers of the virtual-computer messages on `peer` and starts its executors. */
@@ -137,83 +122,38 @@ export class VirtualComputerLayer {
     this.checkpoints.clear();
   }
 
-  #route(msg: Message, from: Sender, conn?: Connection): ReplyInput | void | Promise<ReplyInput | void> {
-    switch (msg.t) {
-      case 'vc-create':
-        return this.#create(msg, conn!);
-      case 'vc-close':
-        this.#ownDeployer(msg.vc, conn!).close('closed by its application');
-        this.#deployers.delete(msg.vc);
-        return { t: 'vc-close-reply' };
-      case 'assembly-offer':
-        return { t: 'assembly-offer-reply', have: this.assemblies.has(msg.hash) };
-      case 'assembly-put':
-        this.assemblies.put(msg.hash, msg.code);
-        return { t: 'assembly-put-reply' };
-      case 'spawn':
-        this.#ownDeployer(msg.vc, conn!).spawn(msg);
-        return;
-      case 'cancel':
-        return this.#ownDeployer(msg.vc, conn!)
-          .cancel(msg.thread)
-          .then((cancelled) => ({ t: 'cancel-reply', cancelled }));
-      case 'vc-status':
-        return { t: 'vc-status-reply', ...this.status() };
-      case 'enrol':
-        return this.worker.onEnrol(msg, from);
-      case 'dismiss':
-        return this.worker.onDismiss(msg, from);
-      case 'exec':
-        return this.worker.onExec(msg, from);
-      case 'exec-cancel':
-        return this.worker.onExecCancel(msg, from);
-      case 'assembly-fetch':
-        return this.worker.onAssemblyFetch(msg);
-      case 'exec-progress':
-        return this.#deployers.get(msg.vc)?.onProgress(msg, from);
-      case 'exec-result':
-        return this.#deployers.get(msg.vc)?.onResult(msg, from);
-      case 'exec-error':
-        return this.#deployers.get(msg.vc)?.onError(msg, from);
-      case 'exec-checkpoint':
-        return this.#deployers.get(msg.vc)?.onCheckpoint(msg, from);
-      case 'exec-handback':
-        return this.#deployers.get(msg.vc)?.onHandback(msg, from);
-      case 'worker-leaving':
-        return this.#deployers.get(msg.vc)?.onWorkerLeaving(from);
-      case 'exec-holders':
-        return this.worker.onExecHolders(msg, from);
-      case 'exec-fence':
-        return this.worker.onExecFence(msg, from);
-      case 'checkpoint-put':
-        this.#log.debug(`holding checkpoint ${formatVersion(msg)} of thread ${msg.thread} of ${msg.vc} for ${from.remoteId} (${msg.snapshot.byteLength} bytes)`);
-        return this.checkpoints.put(msg).then(() => ({ t: 'checkpoint-put-reply' }));
-      case 'checkpoint-fetch':
-        return { t: 'checkpoint-fetch-reply', snapshot: this.#held(msg) };
-      case 'checkpoint-replicate':
-        return this.#replicate(msg, from);
-      case 'checkpoint-drop':
-        if (!this.checkpoints.dropBelow(msg.vc, msg.thread, msg.below, from.remoteId)) this.#log.warn(`ignored a checkpoint-drop for ${msg.vc} from ${from.remoteId}, not its owner`);
-        return;
-      case 'checkpoint-release':
-        if (!this.checkpoints.release(msg.vc, from.remoteId)) this.#log.warn(`ignored a checkpoint-release for ${msg.vc} from ${from.remoteId}, not its owner`);
-        return;
-      case 'msg-deliver':
-      case 'msg-ack':
-      case 'msg-nack':
-      case 'msg-credit':
-      case 'msg-residual':
-      case 'msg-trim':
-      case 'thread-placed':
-      case 'thread-locate':
-      case 'globals-op':
-      case 'globals-get':
-      case 'globals-set':
-      case 'globals-watch':
-        return this.messages.route(msg, from, conn, (vc) => this.#deployers.get(vc));
-      default:
-        return;
-    }
+  /** What applications send their controller: their virtual computers, assemblies, spawns and cancels. */
+  #applicationHandlers(): HandlerTable {
+    const status = (): ReplyInput => ({ t: 'vc-status-reply', ...this.status() });
+    return {
+      'vc-create': { client: (msg, client) => this.#create(msg, client) },
+      'vc-close': {
+        client: (msg, client) => {
+          this.#ownDeployer(msg.vc, client).close('closed by its application');
+          this.#deployers.delete(msg.vc);
+          return { t: 'vc-close-reply' };
+        },
+      },
+      'assembly-offer': { client: (msg) => ({ t: 'assembly-offer-reply', have: this.assemblies.has(msg.hash) }) },
+      'assembly-put': {
+        client: (msg) => {
+          this.assemblies.put(msg.hash, msg.code);
+          return { t: 'assembly-put-reply' };
+        },
+      },
+      spawn: {
+        client: (msg, client) => {
+          this.#ownDeployer(msg.vc, client).spawn(msg);
+        },
+      },
+      cancel: {
+        client: (msg, client) =>
+          this.#ownDeployer(msg.vc, client)
+            .cancel(msg.thread)
+            .then((cancelled) => ({ t: 'cancel-reply', cancelled })),
+      },
+      'vc-status': { peer: status, client: status },
+    };
   }
 
   async #create(msg: MessageOf<'vc-create'>, client: Connection): Promise<ReplyInput> {
@@ -256,26 +196,6 @@ export class VirtualComputerLayer {
       this.#deployers.delete(vc);
       throw err;
     }
-  }
-
-  /** A copy held here, or a CheckpointNotHeldError for the requester. */
-  #held(msg: { vc: string; thread: number; epoch: number; n: number }): Uint8Array {
-    const snapshot = this.checkpoints.get(msg.vc, msg.thread, msg);
-    if (snapshot === undefined) {
-      throw new CheckpointNotHeldError(`peer ${this.#peer.id} holds no checkpoint ${formatVersion(msg)} of thread ${msg.thread} of virtual computer ${msg.vc}`);
-    }
-    return snapshot;
-  }
-
-  /** The owner asks this holder to pass a copy on to a new holder (the old one died). */
-  async #replicate(msg: MessageOf<'checkpoint-replicate'>, from: Sender): Promise<ReplyInput> {
-    const snapshot = this.#held(msg);
-    const owner = this.checkpoints.ownerOf(msg.vc);
-    if (owner !== from.remoteId) throw Object.assign(new Error(`only the owner of ${msg.vc} may have its checkpoints copied`), { code: 'ERR_FORBIDDEN' });
-    const put = { t: 'checkpoint-put', vc: msg.vc, owner, thread: msg.thread, epoch: msg.epoch, n: msg.n, snapshot } as const;
-    const reply = await this.links.request(msg.to, put, REPLICATE_PUT_TIMEOUT_MS);
-    if (reply.t !== 'checkpoint-put-reply') throw new Error(`unexpected reply '${reply.t}' to checkpoint-put`);
-    return { t: 'checkpoint-replicate-reply' };
   }
 
   #ownDeployer(vc: string, client: Connection): Deployer {

@@ -141,3 +141,9 @@ export class OptionError extends Error {
   override name = 'OptionError';
   readonly code = 'ERR_INVALID_OPTION';
 }
+
+/** A request named a virtual computer this controller does not deploy for the sender. Code ERR_UNKNOWN_VC. */
+export class UnknownVirtualComputerError extends Error {
+  override name = 'UnknownVirtualComputerError';
+  readonly code = 'ERR_UNKNOWN_VC';
+}

@@ -41,9 +41,13 @@ describe('PeerController handlers', () => {
     const c = await client(pc);
     expect(await c.request({ t: 'echo', value: { a: [1, 'x'] } })).toEqual({ t: 'echo-reply', re: 1, value: { a: [1, 'x'] } });
     expect(pc.unhandle('echo')).toBe(true);
-    pc.handle('echo', async (msg) => {
-      await new Promise((r) => setTimeout(r, 10));
-      return { t: 'echo-reply', value: [msg.value, 'async'] };
+    pc.register({
+      echo: {
+        client: async (msg) => {
+          await new Promise((r) => setTimeout(r, 10));
+          return { t: 'echo-reply', value: [msg.value, 'async'] };
+        },
+      },
     });
     expect(await c.request({ t: 'echo', value: 1 })).toEqual({ t: 'echo-reply', re: 2, value: [1, 'async'] });
   });
@@ -53,15 +57,19 @@ describe('PeerController handlers', () => {
     pc.unhandle('echo');
     const c = await client(pc);
     await expect(c.request({ t: 'echo', value: 0 })).rejects.toMatchObject({ name: 'RemoteError', code: 'ERR_NO_HANDLER' });
-    const off = pc.handle('echo', (msg) => {
-      if (msg.value === 'sync') throw Object.assign(new Error('no free slots'), { code: 'ERR_NO_FREE_SLOTS' });
-      return Promise.reject(new Error('async failure'));
+    const off = pc.register({
+      echo: {
+        client: (msg) => {
+          if (msg.value === 'sync') throw Object.assign(new Error('no free slots'), { code: 'ERR_NO_FREE_SLOTS' });
+          return Promise.reject(new Error('async failure'));
+        },
+      },
     });
     const e1 = await c.request({ t: 'echo', value: 'sync' }).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(RemoteError);
     expect(e1).toMatchObject({ code: 'ERR_NO_FREE_SLOTS', message: expect.stringContaining('no free slots') as unknown });
     await expect(c.request({ t: 'echo', value: 'async' })).rejects.toMatchObject({ code: 'ERR_HANDLER_FAILED' });
-    expect(() => pc.handle('echo', () => undefined)).toThrow(OptionError);
+    expect(() => pc.register({ echo: { client: () => undefined } })).toThrow(OptionError);
     off();
     await expect(c.request({ t: 'echo', value: 0 })).rejects.toMatchObject({ code: 'ERR_NO_HANDLER' });
     expect(c.isOpen).toBe(true);
@@ -70,7 +78,7 @@ describe('PeerController handlers', () => {
   it('turns a reply too large for a frame into an error reply', async () => {
     const pc = await peer({ maxFrameBytes: 4096 });
     pc.unhandle('echo');
-    pc.handle('echo', () => ({ t: 'echo-reply', value: 'x'.repeat(10_000) }));
+    pc.register({ echo: { client: () => ({ t: 'echo-reply', value: 'x'.repeat(10_000) }) } });
     const c = await client(pc);
     await expect(c.request({ t: 'echo', value: 0 })).rejects.toMatchObject({ code: 'ERR_FRAME_TOO_LARGE' });
     expect(c.isOpen).toBe(true);
@@ -92,7 +100,7 @@ describe('connections', () => {
   it('rejects a request on timeout, and pending requests when the connection closes; send after close throws', async () => {
     const pc = await peer();
     pc.unhandle('echo');
-    pc.handle('echo', () => new Promise<void>(() => {})); // never answers
+    pc.register({ echo: { client: () => new Promise<void>(() => {}) } }); // never answers
     const c = await client(pc);
     const err = await c.request({ t: 'echo', value: 0 }, 100).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RequestTimeoutError);

@@ -21,6 +21,9 @@
  *   owner for a known virtual computer is refused.
  * - Copies live in memory: a holder that dies loses them, and the owner's deployer replicates them again.
  */
+import type { Logger } from '../../protocol/log.ts';
+import type { HandlerTable } from '../message-handlers.ts';
+import type { PeerLinks } from '../peer-links.ts';
 
 /** A checkpoint version: placement epoch and snapshot number. */
 export interface CheckpointVersion {
@@ -227,4 +230,54 @@ export class CheckpointStore {
     this.#ended.add(id);
     if (this.#ended.size > MAX_ENDED_REMEMBERED) this.#ended.delete(this.#ended.values().next().value!);
   }
+}
+
+/** How long a holder has to pass a copy on to a new holder. */
+const REPLICATE_PUT_TIMEOUT_MS = 30_000;
+
+/**
+ * A holder's handler table: owners put, fetch, drop and release the copies they gave this peer, and have one copied
+ * on to a new holder when another holder died.
+ */
+export function checkpointStoreHandlers(init: { store: CheckpointStore; links: PeerLinks; log: Logger; selfId: string }): HandlerTable {
+  const { store, links, log, selfId } = init;
+  /** A copy held here, or a CheckpointNotHeldError for the requester. */
+  const held = (msg: { vc: string; thread: number; epoch: number; n: number }): Uint8Array => {
+    const snapshot = store.get(msg.vc, msg.thread, msg);
+    if (snapshot === undefined) {
+      throw new CheckpointNotHeldError(`peer ${selfId} holds no checkpoint ${formatVersion(msg)} of thread ${msg.thread} of virtual computer ${msg.vc}`);
+    }
+    return snapshot;
+  };
+  return {
+    'checkpoint-put': {
+      peer: (msg, from) => {
+        log.debug(`holding checkpoint ${formatVersion(msg)} of thread ${msg.thread} of ${msg.vc} for ${from.remoteId} (${msg.snapshot.byteLength} bytes)`);
+        return store.put(msg).then(() => ({ t: 'checkpoint-put-reply' }));
+      },
+    },
+    'checkpoint-fetch': { peer: (msg) => ({ t: 'checkpoint-fetch-reply', snapshot: held(msg) }) },
+    // The owner asks this holder to pass a copy on to a new holder (the old one died).
+    'checkpoint-replicate': {
+      peer: async (msg, from) => {
+        const snapshot = held(msg);
+        const owner = store.ownerOf(msg.vc);
+        if (owner !== from.remoteId) throw Object.assign(new Error(`only the owner of ${msg.vc} may have its checkpoints copied`), { code: 'ERR_FORBIDDEN' });
+        const put = { t: 'checkpoint-put', vc: msg.vc, owner, thread: msg.thread, epoch: msg.epoch, n: msg.n, snapshot } as const;
+        const reply = await links.request(msg.to, put, REPLICATE_PUT_TIMEOUT_MS);
+        if (reply.t !== 'checkpoint-put-reply') throw new Error(`unexpected reply '${reply.t}' to checkpoint-put`);
+        return { t: 'checkpoint-replicate-reply' };
+      },
+    },
+    'checkpoint-drop': {
+      peer: (msg, from) => {
+        if (!store.dropBelow(msg.vc, msg.thread, msg.below, from.remoteId)) log.warn(`ignored a checkpoint-drop for ${msg.vc} from ${from.remoteId}, not its owner`);
+      },
+    },
+    'checkpoint-release': {
+      peer: (msg, from) => {
+        if (!store.release(msg.vc, from.remoteId)) log.warn(`ignored a checkpoint-release for ${msg.vc} from ${from.remoteId}, not its owner`);
+      },
+    },
+  };
 }

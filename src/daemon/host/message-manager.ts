@@ -18,14 +18,14 @@
  *
  * Globals go to the owner's deployer (global-variable-manager.ts), one request per operation.
  */
-import type { Connection } from '../../protocol/connection.ts';
 import type { Logger } from '../../protocol/log.ts';
-import type { MessageOf, ReplyInput } from '../../protocol/messages.ts';
-import type { PeerLinks, Sender } from '../peer-links.ts';
+import type { MessageOf } from '../../protocol/messages.ts';
+import type { PeerLinks } from '../peer-links.ts';
+import type { HandlerTable, Sender } from '../message-handlers.ts';
 import type { HostNotice, ThreadCall } from '../../runtime/worker-messages.ts';
 import { DEFAULT_MAILBOX_SIZE } from '../../runtime/thread-messaging.ts';
 import { ThreadEffectError } from '../../runtime/errors.ts';
-import { AddressResolver, type Placement } from './address-resolver.ts';
+import { AddressResolver } from './address-resolver.ts';
 import { Mailbox, type Offer, type Verdict } from './mailbox.ts';
 import type { LocalThread } from './local-thread.ts';
 import { PeerUnitProxy } from './peer-unit-proxy.ts';
@@ -40,42 +40,19 @@ type Ack = 'none' | 'now' | 'later';
 /** A globals request waits for a lock as long as it takes; only its connection closing ends it. */
 const GLOBALS_TIMEOUT_MS = 2 ** 31 - 1;
 
-/** What the message manager needs from the owner's side of a virtual computer (when this peer is the owner). */
-export interface OwnerSide {
-  readonly client: Connection;
-  readonly messaging: {
-    locate(thread: number): Placement;
-    threadOp(msg: MessageOf<'globals-op'>, host: string): Promise<ReplyInput>;
-    appOp(msg: MessageOf<'globals-get' | 'globals-set' | 'globals-watch'>): Promise<ReplyInput>;
-  };
-}
-
 export interface MessageManagerInit {
   links: PeerLinks;
   log: Logger;
+  /** Whether this peer is the owner of virtual computer `vc` (owners relay and keep residual outboxes). */
+  owns(vc: string): boolean;
 }
 
-/** Message types the message manager handles, from peers. */
-export const MESSAGING_PEER_TYPES = [
-  'msg-deliver',
-  'msg-ack',
-  'msg-nack',
-  'msg-credit',
-  'msg-residual',
-  'msg-trim',
-  'thread-placed',
-  'thread-locate',
-  'globals-op',
-] as const;
-/** Message types the message manager handles, from an application. */
-export const MESSAGING_CLIENT_TYPES = ['globals-get', 'globals-set', 'globals-watch'] as const;
-type MessagingType = (typeof MESSAGING_PEER_TYPES)[number] | (typeof MESSAGING_CLIENT_TYPES)[number];
-
-/** One per peer: mailboxes, resolver and proxy, and the routing of every messaging message type. */
+/** One per peer: mailboxes, resolver and proxy, and the handlers of the messages between hosts. */
 export class MessageManager {
   readonly resolver: AddressResolver;
   readonly proxy: PeerUnitProxy;
   readonly #links: PeerLinks;
+  readonly #owns: (vc: string) => boolean;
   readonly #boxes = new Map<string, Mailbox>();
   readonly #locals = new Map<string, LocalThread>();
   /** The owner of each virtual computer this peer runs threads of (placements and trims come only from it). */
@@ -90,6 +67,7 @@ export class MessageManager {
 
   constructor(init: MessageManagerInit) {
     this.#links = init.links;
+    this.#owns = init.owns;
     this.resolver = new AddressResolver({
       log: init.log,
       locate: async (vc, owner, thread) => {
@@ -178,55 +156,48 @@ export class MessageManager {
   }
 
   /**
-   * Handles one messaging message from a peer or the application. `owner(vc)` is this peer's deployer of
-   * `vc`, when it is the owner.
+   * The message manager's handler table: messages between the hosts of threads (delivered here or relayed by the
+   * owner, one hop), the owners' residual outboxes, placements and trims. The owner's side of messaging (locate,
+   * globals) is owner/deployer-messaging.ts.
    */
-  route(msg: MessageOf<MessagingType>, from: Sender, conn: Connection | undefined, owner: (vc: string) => OwnerSide | undefined): ReplyInput | void | Promise<ReplyInput | void> {
-    switch (msg.t) {
-      case 'msg-deliver':
-      case 'msg-ack':
-      case 'msg-nack':
-      case 'msg-credit':
-        if (msg.dest !== this.selfId) {
-          // Relay: only the owner forwards, and only for its own virtual computers, one hop.
-          if (owner(msg.vc) !== undefined && from.remoteId !== msg.dest) this.#links.send(msg.dest, msg);
-          return;
-        }
-        return this.#handleLocal(msg);
-      case 'msg-residual':
-        if (owner(msg.vc) === undefined) return;
-        this.proxy.adopt(
-          msg.vc,
-          msg.from,
-          msg.entries.map((e) => ({ to: e.to, seq: e.seq, prev: e.prev, bytes: e.value })),
-          msg.acked,
-        );
+  handlers(): HandlerTable {
+    const deliverOrRelay = (msg: MessageOf<'msg-deliver' | 'msg-ack' | 'msg-nack' | 'msg-credit'>, from: Sender): void => {
+      if (msg.dest !== this.selfId) {
+        // Relay: only the owner forwards, and only for its own virtual computers, one hop.
+        if (this.#owns(msg.vc) && from.remoteId !== msg.dest) this.#links.send(msg.dest, msg);
         return;
-      case 'thread-placed':
-        if (this.#owners.get(msg.vc) !== from.remoteId) return;
-        this.resolver.update(msg.vc, msg.thread, { epoch: msg.epoch, state: msg.state, ...(msg.host !== undefined ? { host: msg.host } : {}) });
-        return;
-      case 'msg-trim':
-        if (this.#owners.get(msg.vc) !== from.remoteId && owner(msg.vc) === undefined) return;
-        this.trim(msg.vc, msg.thread, msg.cursor);
-        return;
-      case 'thread-locate': {
-        const d = ownerOrThrow(owner, msg.vc);
-        const p = d.messaging.locate(msg.thread);
-        return { t: 'thread-locate-reply', epoch: p.epoch, state: p.state, ...(p.host !== undefined ? { host: p.host } : {}) };
       }
-      case 'globals-op':
-        return ownerOrThrow(owner, msg.vc).messaging.threadOp(msg, from.remoteId);
-      case 'globals-get':
-      case 'globals-set':
-      case 'globals-watch': {
-        const d = owner(msg.vc);
-        if (d === undefined || d.client !== conn) {
-          throw Object.assign(new Error(`this controller deploys no virtual computer ${msg.vc} for application ${from.remoteId}`), { code: 'ERR_UNKNOWN_VC' });
-        }
-        return d.messaging.appOp(msg);
-      }
-    }
+      this.#handleLocal(msg);
+    };
+    return {
+      'msg-deliver': { peer: deliverOrRelay },
+      'msg-ack': { peer: deliverOrRelay },
+      'msg-nack': { peer: deliverOrRelay },
+      'msg-credit': { peer: deliverOrRelay },
+      'msg-residual': {
+        peer: (msg) => {
+          if (!this.#owns(msg.vc)) return;
+          this.proxy.adopt(
+            msg.vc,
+            msg.from,
+            msg.entries.map((e) => ({ to: e.to, seq: e.seq, prev: e.prev, bytes: e.value })),
+            msg.acked,
+          );
+        },
+      },
+      'thread-placed': {
+        peer: (msg, from) => {
+          if (this.#owners.get(msg.vc) !== from.remoteId) return;
+          this.resolver.update(msg.vc, msg.thread, { epoch: msg.epoch, state: msg.state, ...(msg.host !== undefined ? { host: msg.host } : {}) });
+        },
+      },
+      'msg-trim': {
+        peer: (msg, from) => {
+          if (this.#owners.get(msg.vc) !== from.remoteId && !this.#owns(msg.vc)) return;
+          this.trim(msg.vc, msg.thread, msg.cursor);
+        },
+      },
+    };
   }
 
   /** Receiver `thread` checkpointed at `cursor`: local senders (and the owner's residual outboxes) trim. */
@@ -380,10 +351,4 @@ export class MessageManager {
       }
     }
   }
-}
-
-function ownerOrThrow(owner: (vc: string) => OwnerSide | undefined, vc: string): OwnerSide {
-  const d = owner(vc);
-  if (d === undefined) throw Object.assign(new Error(`this peer is not the owner of virtual computer ${vc}`), { code: 'ERR_UNKNOWN_VC' });
-  return d;
 }

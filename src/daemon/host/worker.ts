@@ -13,7 +13,8 @@
 import type { Logger } from '../../protocol/log.ts';
 import type { PeerController } from '../peer-controller.ts';
 import type { MessageOf, ReplyInput } from '../../protocol/messages.ts';
-import type { PeerLinks, Sender } from '../peer-links.ts';
+import type { PeerLinks } from '../peer-links.ts';
+import type { HandlerTable, Sender } from '../message-handlers.ts';
 import { Executors, CancelledError, type ExecHandle } from './executor.ts';
 import { AssemblyStore } from './assembly-manager.ts';
 import { isAssemblyHash } from '../../protocol/assembly.ts';
@@ -94,6 +95,19 @@ export class Worker {
       for (const r of e.threads.values()) out.push({ vc: e.vc, owner: e.owner, thread: r.thread, fn: r.fn, since: r.since });
     }
     return out;
+  }
+
+  /** The worker's handler table: what deployers of other (or this) peer's virtual computers send it. */
+  handlers(): HandlerTable {
+    return {
+      enrol: { peer: (msg, from) => this.onEnrol(msg, from) },
+      dismiss: { peer: (msg, from) => this.onDismiss(msg, from) },
+      exec: { peer: (msg, from) => this.onExec(msg, from) },
+      'exec-cancel': { peer: (msg, from) => this.onExecCancel(msg, from) },
+      'exec-holders': { peer: (msg, from) => this.onExecHolders(msg, from) },
+      'exec-fence': { peer: (msg, from) => this.onExecFence(msg, from) },
+      'assembly-fetch': { peer: (msg) => this.onAssemblyFetch(msg) },
+    };
   }
 
   onEnrol(msg: MessageOf<'enrol'>, from: Sender): ReplyInput {

@@ -10,6 +10,8 @@ import { DEFAULT_MAILBOX_SIZE } from '../../runtime/thread-messaging.ts';
 import type { AddressResolver, Placement } from '../host/address-resolver.ts';
 import type { PeerUnitProxy } from '../host/peer-unit-proxy.ts';
 import type { PeerLinks } from '../peer-links.ts';
+import type { HandlerTable } from '../message-handlers.ts';
+import { UnknownVirtualComputerError } from '../../protocol/errors.ts';
 import { GlobalVariableManager, type GlobalsReply } from './global-variable-manager.ts';
 import { PlacementPublisher } from './placement-publisher.ts';
 import type { ThreadRecord } from './virtual-thread-delegator.ts';
@@ -153,4 +155,43 @@ export class DeployerMessaging {
     this.#init.manager?.proxy.forget(this.#init.vc);
     this.#init.manager?.resolver.forget(this.#init.vc);
   }
+}
+
+/** A virtual computer this peer owns, as its messaging handlers need it. */
+export interface OwnedVirtualComputer {
+  /** The application's connection. */
+  readonly client: Connection;
+  readonly messaging: DeployerMessaging;
+}
+
+/**
+ * The owner's messaging handler table: where a thread runs (thread-locate) and the globals operations of threads
+ * (from their hosts) and of the application (from its own connection only). `owned(vc)` is this peer's deployer of
+ * `vc`, when it is the owner.
+ */
+export function deployerMessagingHandlers(owned: (vc: string) => OwnedVirtualComputer | undefined): HandlerTable {
+  const own = (vc: string): OwnedVirtualComputer => {
+    const d = owned(vc);
+    if (d === undefined) throw new UnknownVirtualComputerError(`this peer is not the owner of virtual computer ${vc}`);
+    return d;
+  };
+  const appOp = (msg: MessageOf<'globals-get' | 'globals-set' | 'globals-watch'>, client: Connection): Promise<ReplyInput> => {
+    const d = owned(msg.vc);
+    if (d === undefined || d.client !== client) {
+      throw new UnknownVirtualComputerError(`this controller deploys no virtual computer ${msg.vc} for application ${client.remoteId}`);
+    }
+    return d.messaging.appOp(msg);
+  };
+  return {
+    'thread-locate': {
+      peer: (msg) => {
+        const p = own(msg.vc).messaging.locate(msg.thread);
+        return { t: 'thread-locate-reply', epoch: p.epoch, state: p.state, ...(p.host !== undefined ? { host: p.host } : {}) };
+      },
+    },
+    'globals-op': { peer: (msg, from) => own(msg.vc).messaging.threadOp(msg, from.remoteId) },
+    'globals-get': { client: appOp },
+    'globals-set': { client: appOp },
+    'globals-watch': { client: appOp },
+  };
 }

@@ -16,7 +16,8 @@ import { isAssemblyHash } from '../../protocol/assembly.ts';
 import { EnrolmentRequestor } from '../swarm/enrolment-requestor.ts';
 import { WorkerQuotaMaintainer } from './worker-quota-maintainer.ts';
 import { VirtualThreadDelegator, type ThreadRecord, type ThreadState, type WorkerRecord } from './virtual-thread-delegator.ts';
-import { PeerLinks, type Sender } from '../peer-links.ts';
+import { PeerLinks } from '../peer-links.ts';
+import type { HandlerTable, Sender } from '../message-handlers.ts';
 import { Recovery } from './recovery.ts';
 import type { MessageManager } from '../host/message-manager.ts';
 import { DeployerMessaging } from './deployer-messaging.ts';
@@ -27,11 +28,6 @@ export class EnrolmentError extends Error {
   readonly code = 'ERR_ENROLMENT';
 }
 
-/** A request named a virtual computer this controller does not deploy for the sender. Code ERR_UNKNOWN_VC. */
-export class UnknownVirtualComputerError extends Error {
-  override name = 'UnknownVirtualComputerError';
-  readonly code = 'ERR_UNKNOWN_VC';
-}
 
 type VcStatus = MessageOf<'vc-status-reply'>['vcs'][number];
 type ThreadStatus = VcStatus['threads'][number];
@@ -489,5 +485,20 @@ function threadStatus(t: ThreadRecord, recovery: Recovery): ThreadStatus {
     ...(checkpoint !== undefined ? { checkpoint } : {}),
     ...(protection !== undefined ? { protection } : {}),
     ...(t.migrations !== undefined ? { migrations: t.migrations } : {}),
+  };
+}
+
+/**
+ * What workers send a deployer about its threads: progress, results, errors, checkpoints, hand-backs and a
+ * worker's leave. `deployer(vc)` is this peer's deployer of `vc`; messages for one it does not have are dropped.
+ */
+export function deployerHandlers(deployer: (vc: string) => Deployer | undefined): HandlerTable {
+  return {
+    'exec-progress': { peer: (msg, from) => deployer(msg.vc)?.onProgress(msg, from) },
+    'exec-result': { peer: (msg, from) => deployer(msg.vc)?.onResult(msg, from) },
+    'exec-error': { peer: (msg, from) => deployer(msg.vc)?.onError(msg, from) },
+    'exec-checkpoint': { peer: (msg, from) => deployer(msg.vc)?.onCheckpoint(msg, from) },
+    'exec-handback': { peer: (msg, from) => deployer(msg.vc)?.onHandback(msg, from) },
+    'worker-leaving': { peer: (msg, from) => deployer(msg.vc)?.onWorkerLeaving(from) },
   };
 }

@@ -25,6 +25,7 @@ import type { Connection } from '../../protocol/connection.ts';
 import { CloseCode, OptionError } from '../../protocol/errors.ts';
 import type { Logger } from '../../protocol/log.ts';
 import type { MemberRecord, Message, MessageOf, PeerInfo, ReplyInput } from '../../protocol/messages.ts';
+import type { HandlerTable, Sender } from '../message-handlers.ts';
 
 export type { MemberRecord, PeerInfo } from '../../protocol/messages.ts';
 export type MemberState = PeerInfo['state'];
@@ -234,31 +235,41 @@ export class ParticipationManager extends EventEmitter<MembershipEvents> {
     ]);
   }
 
-  // ---- message handlers (registered by the PeerController; peers only except `members`) ----
+  // ---- message handlers (registered by the PeerController; peers only) ----
+
+  /** The membership protocol's handler table: join, ping, ping-req and gossip, from peers. */
+  handlers(): HandlerTable {
+    return {
+      join: { peer: (msg, from) => this.onJoin(msg, from) },
+      ping: { peer: (msg, from) => this.onPing(msg, from) },
+      'ping-req': { peer: (msg, from) => this.onPingReq(msg, from) },
+      gossip: { peer: (msg, from) => this.onGossip(msg, from) },
+    };
+  }
 
   /** A new peer joins through us: adopt it, spread the news, answer with everything we know. */
-  onJoin(msg: MessageOf<'join'>, conn: Connection): ReplyInput {
-    this.#merge(msg.member, conn.remoteId, true);
+  onJoin(msg: MessageOf<'join'>, from: Sender): ReplyInput {
+    this.#merge(msg.member, from.remoteId, true);
     this.heard(msg.member.id);
     const members = [this.#self, ...[...this.#members.values()].map((m) => m.rec).filter((r) => r.id !== msg.member.id || r.state !== 'alive')];
     return { t: 'join-reply', members };
   }
 
-  onPing(msg: MessageOf<'ping'>, conn: Connection): ReplyInput {
-    if (msg.g !== undefined) this.#mergeAll(msg.g, conn.remoteId);
-    const g = this.#piggyback(conn.remoteId);
+  onPing(msg: MessageOf<'ping'>, from: Sender): ReplyInput {
+    if (msg.g !== undefined) this.#mergeAll(msg.g, from.remoteId);
+    const g = this.#piggyback(from.remoteId);
     return g === undefined ? { t: 'ack' } : { t: 'ack', g };
   }
 
-  async onPingReq(msg: MessageOf<'ping-req'>, conn: Connection): Promise<ReplyInput> {
-    if (msg.g !== undefined) this.#mergeAll(msg.g, conn.remoteId);
+  async onPingReq(msg: MessageOf<'ping-req'>, from: Sender): Promise<ReplyInput> {
+    if (msg.g !== undefined) this.#mergeAll(msg.g, from.remoteId);
     const target = this.#members.get(msg.target);
     if (target === undefined || msg.target === this.selfId) return { t: msg.target === this.selfId ? 'ack' : 'nack' };
     return (await this.#directPing(target.rec.id, this.options.pingTimeoutMs)) ? { t: 'ack' } : { t: 'nack' };
   }
 
-  onGossip(msg: MessageOf<'gossip'>, conn: Connection): void {
-    this.#mergeAll(msg.g, conn.remoteId);
+  onGossip(msg: MessageOf<'gossip'>, from: Sender): void {
+    this.#mergeAll(msg.g, from.remoteId);
   }
 
   /** A message arrived from peer `id`: it is alive now. A peer we hold dead is told so, so it can refute. */

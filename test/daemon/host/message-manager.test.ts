@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MessageManager } from '../../../src/daemon/host/message-manager.ts';
 import type { LocalThread } from '../../../src/daemon/host/local-thread.ts';
 import type { PeerLinks } from '../../../src/daemon/peer-links.ts';
-import type { Message } from '../../../src/protocol/messages.ts';
+import type { Message, MessageType } from '../../../src/protocol/messages.ts';
+import type { HandlerTable, PeerHandler } from '../../../src/daemon/message-handlers.ts';
 import { createLogger } from '../../../src/protocol/log.ts';
 import type { OutboxEntry } from '../../../src/runtime/thread-context.ts';
 import type { Delivered, HostNotice } from '../../../src/runtime/worker-messages.ts';
@@ -27,6 +28,7 @@ interface Frame {
 /** A network of fake peers: frames wait in one pool; the schedule picks which goes next, and whether it is lost or repeated. */
 class FakeNetwork {
   readonly managers = new Map<string, MessageManager>();
+  readonly tables = new Map<string, HandlerTable>();
   readonly pool: Frame[] = [];
   /** Where each thread runs, as the owner would answer thread-locate. */
   readonly placements = new Map<number, { epoch: number; state: 'running' | 'queued'; host?: string }>();
@@ -65,8 +67,10 @@ class FakeNetwork {
         return { isOpen: true, send: (msg: Message) => send(peer, msg) };
       },
     } as unknown as PeerLinks;
-    const m = new MessageManager({ links, log: createLogger({ level: 'silent' }) });
+    // The owner forwards what is addressed to another peer; it needs to know it owns the virtual computer.
+    const m = new MessageManager({ links, log: createLogger({ level: 'silent' }), owns: () => id === OWNER });
     this.managers.set(id, m);
+    this.tables.set(id, m.handlers());
     return m;
   }
 
@@ -82,19 +86,23 @@ class FakeNetwork {
       const m = this.managers.get(f.to);
       const k = `${f.from}>${f.to} ${f.msg.t}`;
       this.delivered.set(k, (this.delivered.get(k) ?? 0) + 1);
-      // The owner forwards what is addressed to another peer; it needs to know it owns the virtual computer.
-      const owner = f.to === OWNER ? () => ({}) as never : () => undefined;
-      void m?.route(f.msg as never, { remoteId: f.from, role: 'peer' }, undefined, owner);
+      if (m !== undefined) void this.#handle(f.to, f.msg, f.from);
     };
     deliver();
     if (r > 1 - this.#loss / 2) deliver();
     return true;
   }
 
+  /** Runs the handler `to`'s message manager has for `msg`, as the peer's dispatch does for a message from `from`. */
+  #handle(to: string, msg: Message, from: string): unknown {
+    const handler = this.tables.get(to)?.[msg.t]?.peer as PeerHandler<MessageType> | undefined;
+    return handler?.(msg, { remoteId: from, role: 'peer' }, undefined);
+  }
+
   /** Tells every peer where `thread` runs now, as the owner's placement push does. */
   place(thread: number, epoch: number, host: string): void {
     this.placements.set(thread, { epoch, state: 'running', host });
-    for (const m of this.managers.values()) void m.route({ t: 'thread-placed', vc: VC, thread, epoch, state: 'running', host } as never, { remoteId: OWNER, role: 'peer' }, undefined, () => undefined);
+    for (const id of this.managers.keys()) void this.#handle(id, { t: 'thread-placed', vc: VC, thread, epoch, state: 'running', host }, OWNER);
     void this.managers.get(host);
   }
 }
