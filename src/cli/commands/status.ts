@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { parseArgs, UsageError } from '../args.ts';
+import { parseArgs } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import { connect } from '../../protocol/connection.ts';
 import type { MessageOf, PeerInfo } from '../../protocol/messages.ts';
 import { DEFAULT_PORT, parseSwarmKey } from './peer.ts';
