@@ -18,10 +18,11 @@ import type { Message, MessageOf, ReplyInput, Role } from '../protocol/messages.
 import type { PeerController } from './peer-controller.ts';
 import type { PeerInfo } from './swarm/participation-manager.ts';
 import { AssemblyStore } from './host/assembly-manager.ts';
-import { CheckpointNotHeldError, CheckpointStore, formatVersion } from './host/checkpoint-store.ts';
+import { CheckpointStore, formatVersion } from './host/checkpoint-store.ts';
 import { MessageManager, MESSAGING_CLIENT_TYPES, MESSAGING_PEER_TYPES } from './host/message-manager.ts';
 import { Worker, type WorkerOptions } from './host/worker.ts';
-import { Deployer, UnknownVirtualComputerError } from './owner/deployer.ts';
+import { Deployer } from './owner/deployer.ts';
+import { CheckpointNotHeldError, ForbiddenError, OptionError, UnknownVirtualComputerError } from '../protocol/errors.ts';
 import { PeerLinks, type Sender } from './peer-links.ts';
 
 export interface VirtualComputerLayerOptions extends WorkerOptions {
@@ -217,15 +218,15 @@ export class VirtualComputerLayer {
   }
 
   async #create(msg: MessageOf<'vc-create'>, client: Connection): Promise<ReplyInput> {
-    if (msg.workers < 1) throw Object.assign(new Error('workers must be at least 1'), { code: 'ERR_INVALID_OPTION' });
+    if (msg.workers < 1) throw new OptionError('workers must be at least 1');
     if (msg.mailboxSize !== undefined && (msg.mailboxSize < 1 || msg.mailboxSize > 1_000_000)) {
-      throw Object.assign(new Error(`mailboxSize must be from 1 to 1000000, got ${msg.mailboxSize}`), { code: 'ERR_INVALID_OPTION' });
+      throw new OptionError(`mailboxSize must be from 1 to 1000000, got ${msg.mailboxSize}`);
     }
     if (msg.lockLeaseMs !== undefined && msg.lockLeaseMs < 10) {
-      throw Object.assign(new Error(`lockLeaseMs must be at least 10, got ${msg.lockLeaseMs}`), { code: 'ERR_INVALID_OPTION' });
+      throw new OptionError(`lockLeaseMs must be at least 10, got ${msg.lockLeaseMs}`);
     }
     if (msg.replicas !== undefined && (msg.replicas < 1 || msg.replicas > 16)) {
-      throw Object.assign(new Error(`checkpoint replicas must be from 1 to 16, got ${msg.replicas}`), { code: 'ERR_INVALID_OPTION' });
+      throw new OptionError(`checkpoint replicas must be from 1 to 16, got ${msg.replicas}`);
     }
     const vc = randomBytes(8).toString('hex');
     const d = new Deployer({
@@ -271,10 +272,9 @@ export class VirtualComputerLayer {
   async #replicate(msg: MessageOf<'checkpoint-replicate'>, from: Sender): Promise<ReplyInput> {
     const snapshot = this.#held(msg);
     const owner = this.checkpoints.ownerOf(msg.vc);
-    if (owner !== from.remoteId) throw Object.assign(new Error(`only the owner of ${msg.vc} may have its checkpoints copied`), { code: 'ERR_FORBIDDEN' });
+    if (owner !== from.remoteId) throw new ForbiddenError(`only the owner of ${msg.vc} may have its checkpoints copied`);
     const put = { t: 'checkpoint-put', vc: msg.vc, owner, thread: msg.thread, epoch: msg.epoch, n: msg.n, snapshot } as const;
-    const reply = await this.links.request(msg.to, put, REPLICATE_PUT_TIMEOUT_MS);
-    if (reply.t !== 'checkpoint-put-reply') throw new Error(`unexpected reply '${reply.t}' to checkpoint-put`);
+    await this.links.request(msg.to, put, REPLICATE_PUT_TIMEOUT_MS);
     return { t: 'checkpoint-replicate-reply' };
   }
 

@@ -21,6 +21,7 @@
  *   owner for a known virtual computer is refused.
  * - Copies live in memory: a holder that dies loses them, and the owner's deployer replicates them again.
  */
+import { CheckpointOwnerError, CheckpointOwnerGoneError, CheckpointStoreFullError } from '../../protocol/errors.ts';
 
 /** A checkpoint version: placement epoch and snapshot number. */
 export interface CheckpointVersion {
@@ -41,30 +42,6 @@ export function formatVersion(v: CheckpointVersion): string {
 export const MAX_VERSIONS_PER_THREAD = 4;
 /** Ended virtual computers remembered (to refuse copies that arrive after the end). */
 const MAX_ENDED_REMEMBERED = 10_000;
-
-/** A copy was refused: the store is full. Sent as code ERR_CHECKPOINT_STORE_FULL. */
-export class CheckpointStoreFullError extends Error {
-  override name = 'CheckpointStoreFullError';
-  readonly code = 'ERR_CHECKPOINT_STORE_FULL';
-}
-
-/** A fetch named a copy this store does not hold. Sent as code ERR_CHECKPOINT_NOT_HELD. */
-export class CheckpointNotHeldError extends Error {
-  override name = 'CheckpointNotHeldError';
-  readonly code = 'ERR_CHECKPOINT_NOT_HELD';
-}
-
-/** A copy arrived for an owner declared dead: its virtual computer has ended. Code ERR_OWNER_GONE. */
-export class CheckpointOwnerGoneError extends Error {
-  override name = 'CheckpointOwnerGoneError';
-  readonly code = 'ERR_OWNER_GONE';
-}
-
-/** A copy named another owner than the one the virtual computer's copies belong to. Code ERR_CHECKPOINT_OWNER. */
-export class CheckpointOwnerError extends Error {
-  override name = 'CheckpointOwnerError';
-  readonly code = 'ERR_CHECKPOINT_OWNER';
-}
 
 export interface CheckpointStoreOptions {
   /** Most snapshot bytes held for others at once. @default 1 GiB */

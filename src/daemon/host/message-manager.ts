@@ -24,7 +24,8 @@ import type { MessageOf, ReplyInput } from '../../protocol/messages.ts';
 import type { PeerLinks, Sender } from '../peer-links.ts';
 import type { HostNotice, ThreadCall } from '../../runtime/worker-messages.ts';
 import { DEFAULT_MAILBOX_SIZE } from '../../runtime/thread-messaging.ts';
-import { ThreadEffectError } from '../../runtime/errors.ts';
+import { isThreadEffectCode, ThreadEffectCode, ThreadEffectError } from '../../runtime/errors.ts';
+import { RemoteError, UnknownVirtualComputerError } from '../../protocol/errors.ts';
 import { AddressResolver, type Placement } from './address-resolver.ts';
 import { Mailbox, type Offer, type Verdict } from './mailbox.ts';
 import type { LocalThread } from './local-thread.ts';
@@ -94,7 +95,6 @@ export class MessageManager {
       log: init.log,
       locate: async (vc, owner, thread) => {
         const r = await this.#links.request(owner, { t: 'thread-locate', vc, thread }, 10_000);
-        if (r.t !== 'thread-locate-reply') throw new Error(`unexpected reply '${r.t}' to thread-locate`);
         return { epoch: r.epoch, state: r.state, ...(r.host !== undefined ? { host: r.host } : {}) };
       },
     });
@@ -222,7 +222,7 @@ export class MessageManager {
       case 'globals-watch': {
         const d = owner(msg.vc);
         if (d === undefined || d.client !== conn) {
-          throw Object.assign(new Error(`this controller deploys no virtual computer ${msg.vc} for application ${from.remoteId}`), { code: 'ERR_UNKNOWN_VC' });
+          throw new UnknownVirtualComputerError(`this controller deploys no virtual computer ${msg.vc} for application ${from.remoteId}`);
         }
         return d.messaging.appOp(msg);
       }
@@ -369,21 +369,27 @@ export class MessageManager {
       case 'globals': {
         const { kind: _kind, ...op } = call;
         const reply = await this.#links.request(t.owner, { t: 'globals-op', vc: t.vc, thread: t.thread, epoch: t.epoch, ...op }, GLOBALS_TIMEOUT_MS).catch((err: unknown) => {
-          const e = err as { code?: unknown; message?: unknown };
-          const code = typeof e.code === 'string' ? e.code : 'ERR_GLOBALS';
-          // The remote message is prefixed with the request and connection; the thread wants the reason.
-          const message = String(e.message ?? err).replace(/^'globals-op' failed on [^:]*\): /, '');
-          throw new ThreadEffectError(code, message);
+          throw threadEffectOf(err);
         });
-        if (reply.t !== 'globals-op-reply') throw new ThreadEffectError('ERR_GLOBALS', `unexpected reply '${reply.t}' to globals-op`);
         return { value: reply.value, ok: reply.ok };
       }
     }
   }
 }
 
+/**
+ * What a failed `globals-op` request becomes in the thread: the owner's ThreadEffectError with its code and its own
+ * message; any other failure (another code, a timeout, a closed connection) ERR_GLOBALS naming it.
+ */
+function threadEffectOf(err: unknown): ThreadEffectError {
+  if (err instanceof RemoteError && isThreadEffectCode(err.code)) return new ThreadEffectError(err.code, err.remoteMessage);
+  if (err instanceof RemoteError) return new ThreadEffectError(ThreadEffectCode.GLOBALS, `${err.remoteMessage} (${err.code} from the owner)`);
+  const code = (err as { code?: unknown }).code;
+  return new ThreadEffectError(ThreadEffectCode.GLOBALS, `${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
+}
+
 function ownerOrThrow(owner: (vc: string) => OwnerSide | undefined, vc: string): OwnerSide {
   const d = owner(vc);
-  if (d === undefined) throw Object.assign(new Error(`this peer is not the owner of virtual computer ${vc}`), { code: 'ERR_UNKNOWN_VC' });
+  if (d === undefined) throw new UnknownVirtualComputerError(`this peer is not the owner of virtual computer ${vc}`);
   return d;
 }

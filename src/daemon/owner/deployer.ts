@@ -20,18 +20,7 @@ import { PeerLinks, type Sender } from '../peer-links.ts';
 import { Recovery } from './recovery.ts';
 import type { MessageManager } from '../host/message-manager.ts';
 import { DeployerMessaging } from './deployer-messaging.ts';
-
-/** A virtual computer could not start with `minWorkers` workers. Sent to the application as code ERR_ENROLMENT. */
-export class EnrolmentError extends Error {
-  override name = 'EnrolmentError';
-  readonly code = 'ERR_ENROLMENT';
-}
-
-/** A request named a virtual computer this controller does not deploy for the sender. Code ERR_UNKNOWN_VC. */
-export class UnknownVirtualComputerError extends Error {
-  override name = 'UnknownVirtualComputerError';
-  readonly code = 'ERR_UNKNOWN_VC';
-}
+import { EnrolmentError, ErrorCode } from '../../protocol/errors.ts';
 
 type VcStatus = MessageOf<'vc-status-reply'>['vcs'][number];
 type ThreadStatus = VcStatus['threads'][number];
@@ -263,14 +252,14 @@ export class Deployer {
   onError(msg: MessageOf<'exec-error'>, from: Sender): void {
     const t = this.#current(msg, from);
     if (t === undefined) return;
-    if (msg.name === 'NotEnrolledError') {
+    if (msg.code === ErrorCode.NOT_ENROLLED) {
       // The worker dropped this virtual computer (it thought the owner dead): enrol someone else.
       this.#workerLost(from.remoteId, msg.message);
       this.#maintainer.poke();
       return;
     }
     this.#delegator.release(t, msg.others);
-    if (msg.name === 'CheckpointUnavailableError') {
+    if (msg.code === ErrorCode.CHECKPOINT_UNAVAILABLE) {
       // Not the thread's failure: no holder could send the checkpoint it was to resume from.
       this.#log.warn(`thread ${t.thread} of ${this.vc} could not resume on ${from.remoteId}: ${msg.message}; resuming it from older state`);
       const ck = this.#recovery.directory.newest(t.thread);
