@@ -116,10 +116,7 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && knownCodes.has(code);
 }
 
-/** Whether `err` is an error of ours (a coded error or a RemoteError) carrying `code`. */
-export function hasErrorCode(err: unknown, code: ErrorCode): boolean {
-  return err instanceof Error && (err as { code?: unknown }).code === code;
-}
+const THREAD_EFFECT = "thrown as the runtime's ThreadEffectError (src/runtime/errors.ts), which the protocol cannot import";
 
 /**
  * Codes that no class of their own carries, and why: they only travel as data, as the `code` of an `error`
@@ -130,11 +127,11 @@ export const DATA_ONLY_CODES: Readonly<Partial<Record<ErrorCode, string>>> = {
   [ErrorCode.HANDLER_FAILED]: 'the code given to a handler error that has none of its own',
   [ErrorCode.NOT_ENROLLED]: 'an exec-error the deployer answers by enrolling another worker; the thread did not fail',
   [ErrorCode.CHECKPOINT_UNAVAILABLE]: 'an exec-error the deployer answers by resuming from older state; the thread did not fail',
-  [ErrorCode.LEASE_EXPIRED]: "thrown as the runtime's ThreadEffectError (src/runtime/errors.ts), which the protocol cannot import",
-  [ErrorCode.STALE_EPOCH]: "thrown as the runtime's ThreadEffectError (src/runtime/errors.ts), which the protocol cannot import",
-  [ErrorCode.LOCK_REENTRY]: "thrown as the runtime's ThreadEffectError (src/runtime/errors.ts), which the protocol cannot import",
-  [ErrorCode.VC_CLOSED]: "thrown as the runtime's ThreadEffectError (src/runtime/errors.ts), which the protocol cannot import",
-  [ErrorCode.THREAD_ENDED]: "thrown as the runtime's ThreadEffectError (src/runtime/errors.ts), which the protocol cannot import",
+  [ErrorCode.LEASE_EXPIRED]: THREAD_EFFECT,
+  [ErrorCode.STALE_EPOCH]: THREAD_EFFECT,
+  [ErrorCode.LOCK_REENTRY]: THREAD_EFFECT,
+  [ErrorCode.VC_CLOSED]: THREAD_EFFECT,
+  [ErrorCode.THREAD_ENDED]: THREAD_EFFECT,
 };
 
 /**
