@@ -50,6 +50,7 @@ import type { IslandResult, Migration } from '../samples/tsp/island.ts';
 import { peerDiagnosis } from './peer-diagnosis.ts';
 import { speedupChart, speedupPoint, type SpeedupPoint } from './speedup.ts';
 import { childNodeOptions } from '../src/protocol/package-files.ts';
+import { UsageError } from '../src/cli/errors.ts';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const log = (line: string): void => void process.stderr.write(`bench:tsp ${line}\n`);
@@ -79,8 +80,6 @@ interface Options {
   quality: boolean;
   out: string;
 }
-
-class UsageError extends Error {}
 
 function intList(text: string, flag: string, min: number): number[] {
   const items = text.split(',').map((s) => s.trim());

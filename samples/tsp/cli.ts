@@ -8,7 +8,8 @@
  * `{ "instance", "bestLength", "tour", "seconds", "generations", "islands", "peers" }`.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs, positiveInt, UsageError } from '../../src/cli/args.ts';
+import { parseArgs, positiveInt } from '../../src/cli/args.ts';
+import { UsageError } from '../../src/cli/errors.ts';
 import { VirtualComputer, type VirtualThread } from '../../src/client/index.ts';
 import { loadTsplib, type TspInstance } from './tsplib.ts';
 import { loadBuiltIsland } from './built-island.ts';

@@ -1,8 +1,5 @@
 /** A strict flag parser: an unknown or malformed flag is an error that says what was expected. */
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { UsageError } from './errors.ts';
 
 export interface FlagSpec {
   /** 'string' takes a value, 'boolean' does not. */

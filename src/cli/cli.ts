@@ -1,5 +1,5 @@
 /** Dispatches `ppp2p <command>`; each command lives in its own module under commands/. */
-import { UsageError } from './args.ts';
+import { UsageError } from './errors.ts';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   build: { summary: 'transform checkpointable code: ppp2p build <dir> --out <dir>', load: () => import('./commands/build.ts') },

@@ -26,22 +26,20 @@
 export { checkpoint, thread, globals } from '../runtime/thread-api.ts';
 export {
   VirtualComputer,
-  EnrolmentError,
-  VirtualComputerClosedError,
   type VirtualComputerOptions,
   type CheckpointOptions,
   type EnrolledWorker,
 } from './virtual-computer.ts';
 export {
   VirtualThread,
-  ThreadError,
-  ThreadCancelledError,
-  ThreadLostError,
   type VirtualThreadState,
   type VirtualThreadEvents,
   type MigrationEvent,
 } from './virtual-thread.ts';
+export { VirtualComputerClosedError, ThreadCancelledError, ThreadLostError } from './errors.ts';
+export { EnrolmentError } from '../protocol/errors.ts';
 export {
+  ThreadError,
   CheckpointError,
   UnserializableValueError,
   SnapshotFormatError,

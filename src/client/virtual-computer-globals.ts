@@ -17,6 +17,8 @@
  * @internal Reached through `VirtualComputer.globals`.
  */
 import type { Connection } from '../protocol/connection.ts';
+import { errorFromRemote } from '../protocol/errors.ts';
+import type { ReplyOf, RequestInputOf, RequestType } from '../protocol/messages.ts';
 import { decodeSnapshot, encodeSnapshot } from '../runtime/snapshot-codec.ts';
 
 /** Called with each new value of a watched variable, in the order the changes were applied. */
@@ -36,8 +38,7 @@ export class VirtualComputerGlobals {
   /** The variable's current value (undefined if it was never set). */
   async get<T = unknown>(name: string): Promise<T | undefined> {
     checkName(name, 'get');
-    const reply = await this.#conn.request({ t: 'globals-get', vc: this.#vc, name });
-    if (reply.t !== 'globals-get-reply') throw new Error(`unexpected reply '${reply.t}' to globals-get`);
+    const reply = await this.#request({ t: 'globals-get', vc: this.#vc, name });
     return reply.value === undefined ? undefined : (decodeSnapshot(reply.value) as T);
   }
 
@@ -45,7 +46,7 @@ export class VirtualComputerGlobals {
   async set(name: string, value: unknown): Promise<void> {
     checkName(name, 'set');
     const bytes = value === undefined ? undefined : encodeSnapshot(value);
-    await this.#conn.request({ t: 'globals-set', vc: this.#vc, name, ...(bytes !== undefined ? { value: bytes } : {}) }, 60_000);
+    await this.#request({ t: 'globals-set', vc: this.#vc, name, ...(bytes !== undefined ? { value: bytes } : {}) }, 60_000);
   }
 
   /**
@@ -59,13 +60,20 @@ export class VirtualComputerGlobals {
     const first = set === undefined;
     if (set === undefined) this.#watchers.set(name, (set = new Set()));
     set.add(watcher);
-    if (first) await this.#conn.request({ t: 'globals-watch', vc: this.#vc, name, on: true });
+    if (first) await this.#request({ t: 'globals-watch', vc: this.#vc, name, on: true });
     return async () => {
       const s = this.#watchers.get(name);
       if (s === undefined || !s.delete(watcher) || s.size > 0) return;
       this.#watchers.delete(name);
-      if (this.#conn.isOpen) await this.#conn.request({ t: 'globals-watch', vc: this.#vc, name, on: false });
+      if (this.#conn.isOpen) await this.#request({ t: 'globals-watch', vc: this.#vc, name, on: false });
     };
+  }
+
+  /** A request to the controller; a failure with a known code becomes its class (e.g. UnknownVirtualComputerError). */
+  #request<T extends RequestType>(msg: RequestInputOf<T> & { t: T }, timeoutMs?: number): Promise<ReplyOf<T>> {
+    return this.#conn.request<T>(msg, timeoutMs).catch((err: unknown) => {
+      throw errorFromRemote(err);
+    });
   }
 
   /** @internal A watched variable changed. */

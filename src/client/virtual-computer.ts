@@ -27,7 +27,9 @@ import type { Message } from '../protocol/messages.ts';
 import { bundleAssembly } from './assembly-bundler.ts';
 import { lookupExport } from '../runtime/exports-registry.ts';
 import { ThreadError } from '../runtime/errors.ts';
-import { VirtualThread, ThreadLostError, type ThreadOwner } from './virtual-thread.ts';
+import { VirtualThread, type ThreadOwner } from './virtual-thread.ts';
+import { ThreadLostError, VirtualComputerClosedError } from './errors.ts';
+import { errorFromRemote } from '../protocol/errors.ts';
 import type { EmbeddedSwarm } from './embedded-swarm.ts';
 import { VirtualComputerGlobals } from './virtual-computer-globals.ts';
 
@@ -74,16 +76,6 @@ export interface EnrolledWorker {
   readonly id: string;
   readonly slots: number;
   readonly speed: number;
-}
-
-/** `create` could not enrol `minWorkers` workers; the message says how many peers were found and why the others refused. */
-export class EnrolmentError extends Error {
-  override name = 'EnrolmentError';
-}
-
-/** A method was called on a virtual computer that is closed. */
-export class VirtualComputerClosedError extends Error {
-  override name = 'VirtualComputerClosedError';
 }
 
 /** A function that can be spawned: any function exported from a built module. */
@@ -169,17 +161,10 @@ export class VirtualComputer {
           },
           opts.enrolTimeoutMs + 10_000,
         );
-        if (reply.t !== 'vc-create-reply') throw new Error(`unexpected reply '${reply.t}' to vc-create`);
         return new VirtualComputer(reply.vc, url, conn, swarm, reply.workers);
       } catch (err) {
         conn.close();
-        if ((err as { code?: unknown }).code === 'ERR_ENROLMENT') {
-          // The remote message is prefixed with the request and connection ("'vc-create' failed on ... (host:port): ").
-          const m = (err as Error).message;
-          const at = m.indexOf('): ');
-          throw new EnrolmentError(at === -1 ? m : m.slice(at + 3), { cause: err });
-        }
-        throw err;
+        throw errorFromRemote(err); // ERR_ENROLMENT -> EnrolmentError, ERR_INVALID_OPTION -> OptionError, ...
       }
     } catch (err) {
       await swarm?.stop();
@@ -292,7 +277,7 @@ export class VirtualComputer {
       ready = (async () => {
         const { hash, code } = await bundleAssembly(moduleUrl);
         const offer = await this.#conn.request({ t: 'assembly-offer', hash });
-        if (offer.t === 'assembly-offer-reply' && !offer.have) await this.#conn.request({ t: 'assembly-put', hash, code }, 60_000);
+        if (!offer.have) await this.#conn.request({ t: 'assembly-put', hash, code }, 60_000);
         return hash;
       })();
       this.#assemblies.set(moduleUrl, ready);
@@ -305,7 +290,9 @@ export class VirtualComputer {
     // A spawn still waiting for its batch must reach the controller before its cancel does.
     await this.#sending;
     if (!this.#conn.isOpen) return;
-    await this.#conn.request({ t: 'cancel', vc: this.id, thread });
+    await this.#conn.request({ t: 'cancel', vc: this.id, thread }).catch((err: unknown) => {
+      throw errorFromRemote(err);
+    });
     // The controller stopped it (or it had finished, and its outcome arrived before this reply).
     this.#threads.delete(thread);
   }

@@ -10,21 +10,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { ThreadError } from '../runtime/errors.ts';
-
-export { ThreadError };
+import { ThreadCancelledError } from './errors.ts';
 
 /** Where a thread is in its life, as its owner knows it. */
 export type VirtualThreadState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
-
-/** `result` of a cancelled thread rejects with this. */
-export class ThreadCancelledError extends Error {
-  override name = 'ThreadCancelledError';
-}
-
-/** `result` rejects with this when the thread could not run at all (its code could not be shipped, its virtual computer closed). */
-export class ThreadLostError extends Error {
-  override name = 'ThreadLostError';
-}
 
 /** A thread moved to another peer: its host died or left ('failure', 'leave'), and it resumed elsewhere. */
 export interface MigrationEvent {

@@ -25,7 +25,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connect, Connection, DEFAULT_REQUEST_TIMEOUT_MS, newTrafficCounters, TLS_EXPORTER_LABEL, type TrafficCounters } from '../protocol/connection.ts';
-import { CloseCode, HandshakeError, OptionError, PeerControllerStateError, ProtocolError, UnknownPeerError } from '../protocol/errors.ts';
+import { CloseCode, ErrorCode, errorReplyOf, HandshakeError, OptionError, PeerControllerStateError, ProtocolError, UnknownPeerError } from '../protocol/errors.ts';
 import { createLogger, isLogLevel, type Logger, type LogLevel } from '../protocol/log.ts';
 import { measureSpeed, ParticipationManager, type ParticipationOptions } from './swarm/participation-manager.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/codec.ts';
@@ -394,7 +394,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const requestId = 'id' in msg && typeof msg.id === 'number' ? msg.id : undefined;
     if (entry === undefined) {
       if (requestId !== undefined) {
-        conn.send({ t: 'error', re: requestId, code: 'ERR_NO_HANDLER', message: `peer ${this.id} has no handler for '${msg.t}'` });
+        conn.send({ t: 'error', re: requestId, code: ErrorCode.NO_HANDLER, message: `peer ${this.id} has no handler for '${msg.t}'` });
       } else {
         this.#connLog.debug(`dropped '${msg.t}' from ${conn.toString()}: no handler`);
       }
@@ -421,8 +421,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     };
     const fail = (err: unknown): void => {
       const e = err as { code?: unknown; message?: unknown; stack?: unknown };
-      const code = typeof e?.code === 'string' ? e.code : 'ERR_HANDLER_FAILED';
-      const message = typeof e?.message === 'string' ? e.message : String(err);
+      const { code, message } = errorReplyOf(err);
       if (requestId !== undefined && conn.isOpen) {
         this.log.debug(`'${msg.t}' from ${conn.toString()} failed: ${code} ${message}`);
         conn.send({ t: 'error', re: requestId, code: code.slice(0, 128), message: message.slice(0, 16_384) });

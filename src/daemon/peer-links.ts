@@ -5,7 +5,8 @@
  */
 import type { Connection } from '../protocol/connection.ts';
 import type { Logger } from '../protocol/log.ts';
-import type { Message, RequestInput } from '../protocol/messages.ts';
+import { ErrorCode, errorReplyOf, RemoteError } from '../protocol/errors.ts';
+import { checkReply, type Message, type ReplyInput, type ReplyOf, type RequestInputOf, type RequestType } from '../protocol/messages.ts';
 import type { Sender } from './message-handlers.ts';
 import type { PeerController } from './peer-controller.ts';
 
@@ -83,15 +84,25 @@ export class PeerLinks {
     );
   }
 
-  /** Sends a request and resolves with its reply (RemoteError for an `error` reply). */
-  async request(peerId: string, msg: RequestInput, timeoutMs?: number): Promise<Message> {
+  /**
+   * Sends a request and resolves with its reply, typed as the request's reply. Fails as `Connection.request`
+   * does, on the path to this peer itself too: a handler's error becomes a RemoteError carrying its code, an
+   * answer of another type an UnexpectedReplyError.
+   */
+  async request<T extends RequestType>(peerId: string, msg: RequestInputOf<T> & { t: T }, timeoutMs?: number): Promise<ReplyOf<T>> {
     if (peerId === this.#peer.id) {
-      const reply = await this.#peer.handleLocal({ ...msg, id: 0 } as Message, this.#self);
-      if (reply === undefined) throw new Error(`no reply to '${msg.t}' from this peer`);
-      return { ...reply, re: 0 } as Message;
+      let reply: ReplyInput | void;
+      try {
+        reply = await this.#peer.handleLocal({ ...msg, id: 0 } as Message, this.#self);
+      } catch (err) {
+        const { code, message } = errorReplyOf(err);
+        throw new RemoteError({ code, peer: peerId, request: msg.t, remoteMessage: message, where: `this peer (${peerId})` });
+      }
+      if (reply === undefined) throw new RemoteError({ code: ErrorCode.NO_HANDLER, peer: peerId, request: msg.t, remoteMessage: `peer ${peerId} has no handler for '${msg.t}'`, where: `this peer (${peerId})` });
+      return checkReply(msg.t, { ...reply, re: 0 } as Message, `this peer (${peerId})`);
     }
     const conn = await this.connection(peerId);
-    return conn.request(msg, timeoutMs);
+    return conn.request<T>(msg, timeoutMs);
   }
 
   /** An open connection to a peer (cached). */

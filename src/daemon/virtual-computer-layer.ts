@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { Connection } from '../protocol/connection.ts';
 import type { Logger } from '../protocol/log.ts';
 import type { MessageOf, ReplyInput } from '../protocol/messages.ts';
-import { UnknownVirtualComputerError } from '../protocol/errors.ts';
+import { OptionError, UnknownVirtualComputerError } from '../protocol/errors.ts';
 import type { PeerController } from './peer-controller.ts';
 import type { PeerInfo } from './swarm/participation-manager.ts';
 import { AssemblyStore } from './host/assembly-manager.ts';
@@ -157,15 +157,15 @@ export class VirtualComputerLayer {
   }
 
   async #create(msg: MessageOf<'vc-create'>, client: Connection): Promise<ReplyInput> {
-    if (msg.workers < 1) throw Object.assign(new Error('workers must be at least 1'), { code: 'ERR_INVALID_OPTION' });
+    if (msg.workers < 1) throw new OptionError('workers must be at least 1');
     if (msg.mailboxSize !== undefined && (msg.mailboxSize < 1 || msg.mailboxSize > 1_000_000)) {
-      throw Object.assign(new Error(`mailboxSize must be from 1 to 1000000, got ${msg.mailboxSize}`), { code: 'ERR_INVALID_OPTION' });
+      throw new OptionError(`mailboxSize must be from 1 to 1000000, got ${msg.mailboxSize}`);
     }
     if (msg.lockLeaseMs !== undefined && msg.lockLeaseMs < 10) {
-      throw Object.assign(new Error(`lockLeaseMs must be at least 10, got ${msg.lockLeaseMs}`), { code: 'ERR_INVALID_OPTION' });
+      throw new OptionError(`lockLeaseMs must be at least 10, got ${msg.lockLeaseMs}`);
     }
     if (msg.replicas !== undefined && (msg.replicas < 1 || msg.replicas > 16)) {
-      throw Object.assign(new Error(`checkpoint replicas must be from 1 to 16, got ${msg.replicas}`), { code: 'ERR_INVALID_OPTION' });
+      throw new OptionError(`checkpoint replicas must be from 1 to 16, got ${msg.replicas}`);
     }
     const vc = randomBytes(8).toString('hex');
     const d = new Deployer({

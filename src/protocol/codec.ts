@@ -7,8 +7,12 @@ import { ProtocolError } from './errors.ts';
 import { validateMessage, type Message } from './messages.ts';
 import { claimHeadRoom } from './msg-batch.ts';
 
-/** The protocol version both sides of a handshake must speak. Raise it on any incompatible wire change. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * The protocol version both sides of a handshake must speak. Raise it on any incompatible wire change.
+ * 3: `exec-error` carries a `code` (ERR_NOT_ENROLLED, ERR_CHECKPOINT_UNAVAILABLE) that the deployer acts on,
+ * where version 2 matched the error's name.
+ */
+export const PROTOCOL_VERSION = 3;
 /** Default maximum frame size: 64 MiB (the WebSocket maxPayload of daemons and clients). */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** Handshake frames are tiny; before authentication anything larger is refused. */

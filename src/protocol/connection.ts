@@ -4,7 +4,7 @@
  *
  * ```ts
  * const conn = await connect('ws://127.0.0.1:7420', { swarmKey, role: 'client', peerId: 'app-1' });
- * const reply = await conn.request({ t: 'members' });      // { t: 'members-reply', re, self, peers }
+ * const reply = await conn.request({ t: 'members' });      // typed MessageOf<'members-reply'>: { t, re, self, peers }
  * conn.onMessage((msg) => { ... });  conn.onClose((code, reason) => { ... });
  * conn.close(1000, 'done');
  * ```
@@ -15,7 +15,7 @@ import { CloseCode, ConnectionClosedError, HandshakeError, OptionError, Protocol
 import { createLogger, type Logger } from './log.ts';
 import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame } from './codec.ts';
 import { checkSwarmKey, closeReason, initiateHandshake, toBuffer, type HandshakeResult } from './handshake.ts';
-import { isHandshakeMessage, type Message, type RequestInput, type Role } from './messages.ts';
+import { checkReply, isHandshakeMessage, type Message, type ReplyOf, type RequestInputOf, type RequestType, type Role } from './messages.ts';
 
 /** Default time a `request` waits for its reply. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -59,7 +59,7 @@ interface Pending {
   resolve: (msg: Message) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
-  t: string;
+  t: RequestType;
 }
 
 export class Connection {
@@ -138,19 +138,20 @@ export class Connection {
   }
 
   /**
-   * Sends a request (its `id` is assigned here) and resolves with the reply whose `re` matches. Rejects with
-   * RemoteError if the reply is an `error` message, RequestTimeoutError after `timeoutMs`
-   * (default 10,000), ConnectionClosedError if the connection closes first.
+   * Sends a request (its `id` is assigned here) and resolves with the reply whose `re` matches, typed as the
+   * request's reply (`request({ t: 'members' })` resolves to a `members-reply`). Rejects with RemoteError if the
+   * reply is an `error` message, UnexpectedReplyError if it is another type than the request's reply,
+   * RequestTimeoutError after `timeoutMs` (default 10,000), ConnectionClosedError if the connection closes first.
    */
-  request(msg: RequestInput, timeoutMs: number = this.#requestTimeoutMs): Promise<Message> {
+  request<T extends RequestType>(msg: RequestInputOf<T> & { t: T }, timeoutMs: number = this.#requestTimeoutMs): Promise<ReplyOf<T>> {
     if (!this.isOpen) return Promise.reject(this.#closedError(`cannot send request '${msg.t}'`));
     const id = this.#nextId++;
-    return new Promise<Message>((resolve, reject) => {
+    return new Promise<ReplyOf<T>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new RequestTimeoutError(`no reply to '${msg.t}' from ${this.#label()} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer, t: msg.t });
+      this.#pending.set(id, { resolve: resolve as (msg: Message) => void, reject, timer, t: msg.t });
       try {
         this.send({ ...msg, id } as Message);
       } catch (err) {
@@ -262,8 +263,18 @@ export class Connection {
       }
       this.#pending.delete(msg.re);
       clearTimeout(pending.timer);
-      if (msg.t === 'error') pending.reject(new RemoteError(msg.code, `'${pending.t}' failed on ${this.#label()}: ${msg.message}`));
-      else pending.resolve(msg);
+      if (msg.t === 'error') {
+        pending.reject(new RemoteError({ code: msg.code, peer: this.remoteId, request: pending.t, remoteMessage: msg.message, where: this.#label() }));
+        return;
+      }
+      let reply: Message;
+      try {
+        reply = checkReply(pending.t, msg, this.#label());
+      } catch (err) {
+        pending.reject(err as Error);
+        return;
+      }
+      pending.resolve(reply);
       return;
     }
     if (this.#early !== undefined) {

@@ -27,8 +27,8 @@
  * `{ t: 'hello', v }` is fixed forever: it is how two versions learn that they differ. Any other change to a
  * message's meaning or required fields bumps PROTOCOL_VERSION (codec.ts).
  */
-import { ProtocolError } from './errors.ts';
-import { checkObject, describeValue, f, FieldError, type Infer, type MessageSchemas, type MessagesOf } from './schema.ts';
+import { FieldError, ProtocolError, UnexpectedReplyError } from './errors.ts';
+import { checkObject, describeValue, f, type Infer, type MessageSchemas, type MessagesOf } from './schema.ts';
 import { virtualComputerMessages, type VirtualComputerMessage } from './virtual-computer-messages.ts';
 
 export { f, type Infer, type MessageSchemas, type MessagesOf } from './schema.ts';
@@ -119,9 +119,47 @@ export type MessageOf<T extends MessageType> = Extract<Message, { t: T }>;
 export type RequestMessage = Extract<Message, { id: number }>;
 /** Messages that answer a request. */
 export type ReplyMessage = Extract<Message, { re: number }>;
+/** The type of a message that expects a reply. */
+export type RequestType = RequestMessage['t'];
+
+/** Requests whose reply is not named `${t}-reply` (SWIM's probes). */
+const irregularReplies = {
+  ping: ['ack'],
+  'ping-req': ['ack', 'nack'],
+} as const satisfies Partial<Record<RequestType, readonly MessageType[]>>;
+
+/** The type(s) of the message that answers a request of type `T`: `${T}-reply`, or ack/nack for the probes. */
+export type ReplyTypeOf<T extends RequestType> = T extends keyof typeof irregularReplies
+  ? (typeof irregularReplies)[T][number]
+  : Extract<`${T}-reply`, MessageType>;
+/** The message that answers a request of type `T` (an `error` reply rejects the request instead). */
+export type ReplyOf<T extends RequestType> = MessageOf<ReplyTypeOf<T>>;
+
+// Every request type has a reply type: a request added without one fails to compile here.
+type RequestWithoutReply = { [T in RequestType]: [ReplyTypeOf<T>] extends [never] ? T : never }[RequestType];
+const everyRequestHasAReply: [RequestWithoutReply] extends [never] ? true : RequestWithoutReply = true;
+void everyRequestHasAReply;
+
+/** The reply types a request of type `t` accepts. */
+export function replyTypesOf(t: RequestType): readonly MessageType[] {
+  return (irregularReplies as Partial<Record<RequestType, readonly MessageType[]>>)[t] ?? [`${t}-reply` as MessageType];
+}
+
+/**
+ * The one check that a reply answers its request: returns `reply` typed as the request's reply, or throws
+ * UnexpectedReplyError (code ERR_UNEXPECTED_REPLY). `Connection.request` and the daemon's path to itself both use it.
+ */
+export function checkReply<T extends RequestType>(request: T, reply: Message, where: string): ReplyOf<T> {
+  const expected = replyTypesOf(request);
+  if (!expected.includes(reply.t)) throw new UnexpectedReplyError(request, reply.t, expected, where);
+  return reply as ReplyOf<T>;
+}
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A request as `Connection.request` takes it: without `id` (the connection assigns one). */
 export type RequestInput = DistributiveOmit<RequestMessage, 'id'>;
+/** The request of type `T` as `Connection.request` takes it. */
+export type RequestInputOf<T extends RequestType> = Extract<RequestInput, { t: T }>;
 /** A reply as a handler returns it: `re` is filled in by the dispatcher. */
 export type ReplyInput = DistributiveOmit<ReplyMessage, 're'> & { re?: number };
 

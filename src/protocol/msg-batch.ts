@@ -16,7 +16,8 @@
  * {@link encodeMsgBatch} leaves room in front of the batch for the frame's other fields: codec.ts writes the
  * frame around the batch in place instead of copying the batch into a second buffer.
  */
-import { describeValue, FieldError, type Field } from './schema.ts';
+import { FieldError } from './errors.ts';
+import { describeValue, type Field } from './schema.ts';
 
 /** Most messages in one batch. */
 export const MAX_BATCH_MESSAGES = 65_536;

@@ -12,20 +12,7 @@
  * @internal Used by messages.ts and virtual-computer-messages.ts; applications never see it.
  */
 
-/** Thrown by a checker; the decoder turns it into a ProtocolError('ERR_INVALID_FIELD') naming the message type. */
-export class FieldError extends Error {
-  override name = 'FieldError';
-  constructor(
-    /** Where in the message: `members[3].url`. */
-    readonly at: string,
-    /** What was expected, in words: `a non-negative integer`. */
-    readonly expected: string,
-    /** What was found, in words: `a string`, `nothing`. */
-    readonly found: string,
-  ) {
-    super(`${at}: expected ${expected}, got ${found}`);
-  }
-}
+import { FieldError } from './errors.ts';
 
 export interface Field<T> {
   /** True for fields made with {@link f.optional}: the key may be absent (or undefined). */

@@ -198,7 +198,8 @@ export const virtualComputerMessages = {
   'exec-progress': { vc, thread: f.uint, epoch: f.uint, seq: f.uint, value },
   /** `others`: slots of this worker busy with other virtual computers' threads, for the delegator. */
   'exec-result': { vc, thread: f.uint, epoch: f.uint, value, others: f.uint },
-  'exec-error': { vc, thread: f.uint, epoch: f.uint, ...thrown, others: f.uint },
+  /** `code` (protocol/errors.ts) marks a failure that is not the thread's own: ERR_NOT_ENROLLED, ERR_CHECKPOINT_UNAVAILABLE. */
+  'exec-error': { vc, thread: f.uint, epoch: f.uint, ...thrown, code: f.optional(f.string({ max: 128 })), others: f.uint },
   /** A worker fetches an assembly it lacks from the deployer's controller, on first use. */
   'assembly-fetch': { id: f.uint, hash: assembly },
   'assembly-fetch-reply': { re: f.uint, code },

@@ -1,4 +1,41 @@
-/** Errors raised inside a virtual thread by the runtime. Each says when it is thrown. */
+/**
+ * Errors raised inside a virtual thread by the runtime, and the codes the host answers a thread's calls with.
+ * Each says when it is thrown. The runtime imports nothing of ours, so the codes of {@link ThreadEffectError}
+ * are registered here; those that also cross the wire (globals-op replies) are listed in src/protocol/errors.ts
+ * as data, and a unit test keeps the two lists in step.
+ */
+
+/** Codes of {@link ThreadEffectError}: each says when the host (or the runtime) answers a thread's call with it. */
+export const ThreadEffectCode = {
+  /** A `globals.update` lock was lost: its lease expired before the update finished. */
+  LEASE_EXPIRED: 'ERR_LEASE_EXPIRED',
+  /** The thread was superseded by a newer placement of itself: its globals operations are refused. */
+  STALE_EPOCH: 'ERR_STALE_EPOCH',
+  /** A globals operation on a variable the thread's own `globals.update` holds locked. */
+  LOCK_REENTRY: 'ERR_LOCK_REENTRY',
+  /** The thread's virtual computer is closed. */
+  VC_CLOSED: 'ERR_VC_CLOSED',
+  /** The thread has ended: its host answers no more calls. */
+  THREAD_ENDED: 'ERR_THREAD_ENDED',
+  /** The thread's mailbox is closed (the thread left this peer). */
+  MAILBOX_CLOSED: 'ERR_MAILBOX_CLOSED',
+  /** A `thread.receive({ timeoutMs })` found no message in time (the thread rethrows it as ReceiveTimeoutError). */
+  RECEIVE_TIMEOUT: 'ERR_RECEIVE_TIMEOUT',
+  /** A messaging or globals SDK call was made before the thread started. */
+  NOT_ATTACHED: 'ERR_NOT_ATTACHED',
+  /** A globals operation failed at the owner for a reason that has no code of this list (the message says which). */
+  GLOBALS: 'ERR_GLOBALS',
+  /** The host failed a call with an error that has no code of this list. */
+  HOST: 'ERR_HOST',
+} as const;
+export type ThreadEffectCode = (typeof ThreadEffectCode)[keyof typeof ThreadEffectCode];
+
+const threadEffectCodes: ReadonlySet<string> = new Set(Object.values(ThreadEffectCode));
+
+/** Whether `code` (e.g. carried across the worker boundary or the wire) is a code of {@link ThreadEffectCode}. */
+export function isThreadEffectCode(code: unknown): code is ThreadEffectCode {
+  return typeof code === 'string' && threadEffectCodes.has(code);
+}
 
 /** A checkpoint could not be taken, or a snapshot could not be restored into this code. */
 export class CheckpointError extends Error {
@@ -36,7 +73,7 @@ export class NotInThreadError extends Error {
 /** `thread.receive({ timeoutMs })` found no message within the timeout. */
 export class ReceiveTimeoutError extends Error {
   override name = 'ReceiveTimeoutError';
-  readonly code = 'ERR_RECEIVE_TIMEOUT';
+  readonly code = ThreadEffectCode.RECEIVE_TIMEOUT;
   constructor(
     /** The thread that waited. */
     readonly thread: number,
@@ -54,12 +91,12 @@ export class ReceiveTimeoutError extends Error {
 /**
  * A message-passing or globals operation failed in the thread's host: the lock of a `globals.update` was lost
  * because its lease expired (code ERR_LEASE_EXPIRED), the thread was superseded by a newer placement of itself
- * (ERR_STALE_EPOCH), or its virtual computer is closing.
+ * (ERR_STALE_EPOCH), or its virtual computer is closing. `code` is one of {@link ThreadEffectCode}.
  */
 export class ThreadEffectError extends Error {
   override name = 'ThreadEffectError';
   constructor(
-    readonly code: string,
+    readonly code: ThreadEffectCode,
     message: string,
   ) {
     super(message);

@@ -20,7 +20,7 @@
  * @internal Used by thread-worker.ts.
  */
 import { decodeSnapshot, encodeValue as encodeSnapshotValue } from './snapshot-codec.ts';
-import { ReceiveTimeoutError, ThreadEffectError, UnserializableValueError } from './errors.ts';
+import { isThreadEffectCode, ReceiveTimeoutError, ThreadEffectCode, ThreadEffectError, UnserializableValueError } from './errors.ts';
 import type { GlobalsOp, OutboxEntry, ThreadState } from './thread-context.ts';
 import { packEntries, unpackDelivered, type Delivered, type FromWorker, type HostNotice, type ThreadCall, type ToWorkerMessaging } from './worker-messages.ts';
 
@@ -166,7 +166,7 @@ export class ThreadMessaging {
         try {
           batch = (await this.#call({ kind: 'receive', from, timeoutMs: left, max: this.#prefetch })) as Delivered[];
         } catch (err) {
-          if ((err as { code?: unknown }).code === 'ERR_RECEIVE_TIMEOUT') throw new ReceiveTimeoutError(state.id, from, timeoutMs ?? 0);
+          if (err instanceof ThreadEffectError && err.code === ThreadEffectCode.RECEIVE_TIMEOUT) throw new ReceiveTimeoutError(state.id, from, timeoutMs ?? 0);
           throw err;
         }
         m = batch[0]!;
@@ -214,7 +214,7 @@ export class ThreadMessaging {
       this.#calls.delete(m.id);
       if (m.type === 'delivered') call.resolve(unpackDelivered(m.batch));
       else if (m.ok) call.resolve(m.value);
-      else call.reject(m.code === 'ERR_RECEIVE_TIMEOUT' ? Object.assign(new Error(m.message), { code: m.code }) : rebuildError(m.name, m.message, m.code));
+      else call.reject(rebuildError(m.name, m.message, m.code));
       return;
     }
     this.#notice(m.notice);
@@ -279,7 +279,7 @@ export class ThreadMessaging {
   #call(call: ThreadCall): Promise<unknown> {
     if (this.#closed) {
       this.flush();
-      return Promise.reject(new ThreadEffectError('ERR_THREAD_ENDED', 'The thread has ended: its host answers no more calls.'));
+      return Promise.reject(new ThreadEffectError(ThreadEffectCode.THREAD_ENDED, 'The thread has ended: its host answers no more calls.'));
     }
     const id = this.#nextCall++;
     const entries = this.#takeUnposted();
@@ -295,7 +295,7 @@ export class ThreadMessaging {
   }
 
   #attached(what: string): ThreadState {
-    if (this.#state === undefined) throw new ThreadEffectError('ERR_NOT_ATTACHED', `${what}() was called before the thread started.`);
+    if (this.#state === undefined) throw new ThreadEffectError(ThreadEffectCode.NOT_ATTACHED, `${what}() was called before the thread started.`);
     return this.#state;
   }
 }
@@ -318,8 +318,9 @@ function encodeValue(value: unknown, where: string): Uint8Array {
   }
 }
 
+/** A host's failed answer, rebuilt in the thread: its code and name stay data (a code outside the registry becomes ERR_HOST). */
 function rebuildError(name: string, message: string, code: string | undefined): Error {
-  const e = new ThreadEffectError(code ?? 'ERR_HOST', message);
+  const e = isThreadEffectCode(code) ? new ThreadEffectError(code, message) : new ThreadEffectError(ThreadEffectCode.HOST, code === undefined ? message : `${message} (${code})`);
   if (name !== '' && name !== 'Error') e.name = name;
   return e;
 }

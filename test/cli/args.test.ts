@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs, positiveInt, UsageError } from '../../src/cli/args.ts';
+import { parseArgs, positiveInt } from '../../src/cli/args.ts';
+import { UsageError } from '../../src/cli/errors.ts';
 
 const usage = 'tool <x> [--n N] [--json]';
 const spec = { n: 'string', json: 'boolean' } as const;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualComputer, EnrolmentError, ThreadError, ThreadCancelledError } from '../../src/client/index.ts';
+import type { RemoteError } from '../../src/protocol/errors.ts';
 import { HandshakeError } from '../../src/protocol/errors.ts';
 import type { StatusReport } from '../../src/cli/commands/status.ts';
 import { buildFixtures, eventually, sleep, TestSwarm } from './helpers.ts';
@@ -195,7 +196,11 @@ describe('a virtual computer on three daemons', () => {
     );
     await Promise.all(hogs.map((t) => t.cancel()));
     expect(err).toBeInstanceOf(EnrolmentError);
+    // The controller's own message, not the request's failure line around it; the RemoteError is the cause.
+    expect(err).toMatchObject({ code: 'ERR_ENROLMENT', cause: { name: 'RemoteError', code: 'ERR_ENROLMENT', request: 'vc-create' } });
     const message = (err as Error).message;
+    expect(message).not.toMatch(/^'vc-create' failed/);
+    expect(message).toBe((err as { cause: RemoteError }).cause.remoteMessage);
     expect(message).toMatch(/enrolled 0 of the 2 requested/);
     expect(message).toMatch(/knows 2 other live peer\(s\)/);
     expect(message.match(/no free slots \(1 of 1 busy\)/g)).toHaveLength(3);

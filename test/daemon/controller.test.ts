@@ -5,7 +5,19 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Connection } from '../../src/protocol/connection.ts';
-import { CloseCode, ConnectionClosedError, OptionError, PeerControllerStateError, RemoteError, RequestTimeoutError, UnknownPeerError } from '../../src/protocol/errors.ts';
+import {
+  CloseCode,
+  ConnectionClosedError,
+  ErrorCode,
+  ForbiddenError,
+  OptionError,
+  PeerControllerStateError,
+  RemoteError,
+  RequestTimeoutError,
+  UnexpectedReplyError,
+  UnknownPeerError,
+} from '../../src/protocol/errors.ts';
+import { PeerLinks } from '../../src/daemon/peer-links.ts';
 import { createLogger } from '../../src/protocol/log.ts';
 import { PeerController, type PeerControllerOptions } from '../../src/daemon/peer-controller.ts';
 import type { PeerInfo } from '../../src/protocol/messages.ts';
@@ -67,12 +79,65 @@ describe('PeerController handlers', () => {
     });
     const e1 = await c.request({ t: 'echo', value: 'sync' }).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(RemoteError);
-    expect(e1).toMatchObject({ code: 'ERR_NO_FREE_SLOTS', message: expect.stringContaining('no free slots') as unknown });
+    expect(e1).toMatchObject({ code: 'ERR_NO_FREE_SLOTS', remoteMessage: 'no free slots' });
     await expect(c.request({ t: 'echo', value: 'async' })).rejects.toMatchObject({ code: 'ERR_HANDLER_FAILED' });
     expect(() => pc.register({ echo: { client: () => undefined } })).toThrow(OptionError);
     off();
     await expect(c.request({ t: 'echo', value: 0 })).rejects.toMatchObject({ code: 'ERR_NO_HANDLER' });
     expect(c.isOpen).toBe(true);
+  });
+
+  it("rejects with a RemoteError carrying the remote's code, the peer that answered, the request and its own message", async () => {
+    const pc = await peer();
+    pc.unhandle('echo');
+    pc.register({
+      echo: {
+        client: () => {
+          throw new ForbiddenError('only the owner may ask');
+        },
+      },
+    });
+    const c = await client(pc);
+    const err = await c.request({ t: 'echo', value: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ code: ErrorCode.FORBIDDEN, peer: pc.id, request: 'echo', remoteMessage: 'only the owner may ask' });
+    expect((err as Error).message).toBe(`'echo' failed on ${c.toString()}: only the owner may ask`);
+    expect(c.isOpen).toBe(true);
+  });
+
+  it('rejects a request answered by another type than its reply with UnexpectedReplyError, and keeps the connection', async () => {
+    const pc = await peer();
+    pc.unhandle('members');
+    pc.register({ members: { client: () => ({ t: 'echo-reply', value: 'not the members' }) } });
+    const c = await client(pc);
+    const err = await c.request({ t: 'members' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnexpectedReplyError);
+    expect(err).toMatchObject({ code: ErrorCode.UNEXPECTED_REPLY, request: 'members', reply: 'echo-reply', expected: ['members-reply'] });
+    expect((err as Error).message).toBe(`'members' was answered by 'echo-reply' from ${c.toString()}; expected 'members-reply'`);
+    expect(c.isOpen).toBe(true);
+    expect(await c.request({ t: 'echo', value: 1 })).toMatchObject({ t: 'echo-reply', value: 1 });
+  });
+
+  it("fails a request to the peer itself as a remote one: RemoteError with the handler's code, UnexpectedReplyError", async () => {
+    const pc = await peer();
+    pc.unhandle('members');
+    pc.unhandle('echo');
+    pc.register({
+      members: { peer: () => ({ t: 'echo-reply', value: 0 }) },
+      echo: {
+        peer: () => {
+          throw new OptionError('workers must be at least 1');
+        },
+      },
+    });
+    const links = new PeerLinks(pc, pc.log);
+    const err = await links.request(pc.id, { t: 'echo', value: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).toMatchObject({ code: ErrorCode.INVALID_OPTION, peer: pc.id, request: 'echo', remoteMessage: 'workers must be at least 1' });
+    expect((err as Error).message).toBe(`'echo' failed on this peer (${pc.id}): workers must be at least 1`);
+    const wrong = await links.request(pc.id, { t: 'members' }).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(UnexpectedReplyError);
+    expect((wrong as Error).message).toBe(`'members' was answered by 'echo-reply' from this peer (${pc.id}); expected 'members-reply'`);
   });
 
   it('turns a reply too large for a frame into an error reply', async () => {

@@ -7,6 +7,7 @@ import { CheckpointStore, compareVersions, MAX_VERSIONS_PER_THREAD } from '../..
 import { CheckpointDirectory } from '../../src/daemon/owner/checkpoint-directory.ts';
 import { Recovery } from '../../src/daemon/owner/recovery.ts';
 import { createLogger } from '../../src/protocol/log.ts';
+import { CheckpointOwnerError, CheckpointOwnerGoneError, CheckpointStoreFullError } from '../../src/protocol/errors.ts';
 import type { ParticipationManager, PeerInfo } from '../../src/daemon/swarm/participation-manager.ts';
 import type { PeerLinks } from '../../src/daemon/peer-links.ts';
 import type { Message } from '../../src/protocol/messages.ts';
@@ -39,7 +40,9 @@ describe('checkpoint store', () => {
     await put(store, 0, 1, 1);
     expect(store.dropBelow('vc1', 0, undefined, 'intruder')).toBe(false);
     expect(store.release('vc1', 'intruder')).toBe(false);
-    await expect(put(store, 1, 1, 1, 10, 'intruder')).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_OWNER' });
+    const intruder = put(store, 1, 1, 1, 10, 'intruder');
+    await expect(intruder).rejects.toBeInstanceOf(CheckpointOwnerError);
+    await expect(intruder).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_OWNER', message: 'virtual computer vc1 belongs to owner, not intruder' });
     expect(store.holds('vc1', 0)).toBe(true);
   });
 
@@ -74,9 +77,13 @@ describe('checkpoint store', () => {
     let ownerAlive = true;
     const store = new CheckpointStore({ maxBytes: 25, ownerAlive: () => ownerAlive });
     await put(store, 0, 1, 1, 20);
-    await expect(put(store, 1, 1, 1, 20)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_STORE_FULL' });
+    const full = put(store, 1, 1, 1, 20);
+    await expect(full).rejects.toBeInstanceOf(CheckpointStoreFullError);
+    await expect(full).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_STORE_FULL', message: 'cannot hold 20 more bytes: 20 of 25 held for others' });
     ownerAlive = false;
-    await expect(put(store, 2, 1, 1, 1)).rejects.toMatchObject({ code: 'ERR_OWNER_GONE' });
+    const gone = put(store, 2, 1, 1, 1);
+    await expect(gone).rejects.toBeInstanceOf(CheckpointOwnerGoneError);
+    await expect(gone).rejects.toMatchObject({ code: 'ERR_OWNER_GONE', message: 'owner owner of virtual computer vc1 was declared dead' });
   });
 
   it('counts a delayed copy as arriving until it is stored (fault injection)', async () => {

@@ -1,7 +1,8 @@
 /** `ppp2p build <dir> --out <dir>`: transform every module under <dir>; each gets a .d.ts of its source's types. */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs, UsageError } from '../args.ts';
+import { parseArgs } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import { buildProject, formatDiagnostic } from '../../build/index.ts';
 
 const usage = 'ppp2p build <dir> --out <dir>';

@@ -1,6 +1,7 @@
 /** `ppp2p keygen`: print a new swarm key (base64 of 32 random bytes) for --swarm-key-file and `swarmKey`. */
 import { randomBytes } from 'node:crypto';
-import { parseArgs, UsageError } from '../args.ts';
+import { parseArgs } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import { SWARM_KEY_BYTES } from '../../protocol/handshake.ts';
 
 const usage = 'ppp2p keygen > swarm.key';

@@ -5,7 +5,8 @@
  * checkpoint (no work lost), then it tells the swarm it leaves. A second signal exits at once.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs, positiveInt, UsageError } from '../args.ts';
+import { parseArgs, positiveInt } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import { OptionError } from '../../protocol/errors.ts';
 import { isLogLevel, LOG_LEVELS } from '../../protocol/log.ts';
 import { VirtualComputerLayer } from '../../daemon/virtual-computer-layer.ts';

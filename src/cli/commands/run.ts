@@ -1,6 +1,7 @@
 /** `ppp2p run <built.js> <export> [--args JSON] [--migrate-every N]`: one thread, locally. */
 import { existsSync } from 'node:fs';
-import { parseArgs, positiveInt, UsageError } from '../args.ts';
+import { parseArgs, positiveInt } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import { runThreadLocally } from '../../daemon/host/frame-runner.ts';
 
 const usage = 'ppp2p run <built.js> <export> [--args JSON] [--migrate-every N] [--quiet]';

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { parseArgs, UsageError } from '../args.ts';
+import { parseArgs } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import { connect } from '../../protocol/connection.ts';
 import type { MessageOf, PeerInfo } from '../../protocol/messages.ts';
 import { DEFAULT_PORT, parseSwarmKey } from './peer.ts';
@@ -58,7 +59,6 @@ export async function fetchStatus(controller: string, swarmKey: Uint8Array): Pro
   const conn = await connect(controller, { swarmKey, role: 'client', peerId: `status-${process.pid}-${randomBytes(3).toString('hex')}` });
   try {
     const [members, vcs] = await Promise.all([conn.request({ t: 'members' }), conn.request({ t: 'vc-status' })]);
-    if (members.t !== 'members-reply' || vcs.t !== 'vc-status-reply') throw new Error(`unexpected replies '${members.t}', '${vcs.t}'`);
     return {
       controller,
       self: vcs.self,

@@ -21,6 +21,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assemblyHash, isAssemblyHash, type SdkSpecifier } from '../../protocol/assembly.ts';
 import { packageFile } from '../../protocol/package-files.ts';
+import { AssemblyHashError } from '../../protocol/errors.ts';
 
 /** The SDK files that thread code's `ppp2p`, `ppp2p/runtime` and `ppp2p/thread` imports resolve to on this peer. */
 const sdkEntries: Record<SdkSpecifier, string> = {
@@ -39,11 +40,6 @@ export interface AssemblyStats {
   fetched: number;
   /** Assemblies sent to other peers. */
   served: number;
-}
-
-/** Thrown when bytes offered as an assembly do not hash to the name they came with. */
-export class AssemblyHashError extends Error {
-  override name = 'AssemblyHashError';
 }
 
 /**

@@ -21,6 +21,7 @@
  *   owner for a known virtual computer is refused.
  * - Copies live in memory: a holder that dies loses them, and the owner's deployer replicates them again.
  */
+import { CheckpointNotHeldError, CheckpointOwnerError, CheckpointOwnerGoneError, CheckpointStoreFullError, ForbiddenError } from '../../protocol/errors.ts';
 import type { Logger } from '../../protocol/log.ts';
 import type { HandlerTable } from '../message-handlers.ts';
 import type { PeerLinks } from '../peer-links.ts';
@@ -44,30 +45,6 @@ export function formatVersion(v: CheckpointVersion): string {
 export const MAX_VERSIONS_PER_THREAD = 4;
 /** Ended virtual computers remembered (to refuse copies that arrive after the end). */
 const MAX_ENDED_REMEMBERED = 10_000;
-
-/** A copy was refused: the store is full. Sent as code ERR_CHECKPOINT_STORE_FULL. */
-export class CheckpointStoreFullError extends Error {
-  override name = 'CheckpointStoreFullError';
-  readonly code = 'ERR_CHECKPOINT_STORE_FULL';
-}
-
-/** A fetch named a copy this store does not hold. Sent as code ERR_CHECKPOINT_NOT_HELD. */
-export class CheckpointNotHeldError extends Error {
-  override name = 'CheckpointNotHeldError';
-  readonly code = 'ERR_CHECKPOINT_NOT_HELD';
-}
-
-/** A copy arrived for an owner declared dead: its virtual computer has ended. Code ERR_OWNER_GONE. */
-export class CheckpointOwnerGoneError extends Error {
-  override name = 'CheckpointOwnerGoneError';
-  readonly code = 'ERR_OWNER_GONE';
-}
-
-/** A copy named another owner than the one the virtual computer's copies belong to. Code ERR_CHECKPOINT_OWNER. */
-export class CheckpointOwnerError extends Error {
-  override name = 'CheckpointOwnerError';
-  readonly code = 'ERR_CHECKPOINT_OWNER';
-}
 
 export interface CheckpointStoreOptions {
   /** Most snapshot bytes held for others at once. @default 1 GiB */
@@ -262,10 +239,9 @@ export function checkpointStoreHandlers(init: { store: CheckpointStore; links: P
       peer: async (msg, from) => {
         const snapshot = held(msg);
         const owner = store.ownerOf(msg.vc);
-        if (owner !== from.remoteId) throw Object.assign(new Error(`only the owner of ${msg.vc} may have its checkpoints copied`), { code: 'ERR_FORBIDDEN' });
+        if (owner !== from.remoteId) throw new ForbiddenError(`only the owner of ${msg.vc} may have its checkpoints copied`);
         const put = { t: 'checkpoint-put', vc: msg.vc, owner, thread: msg.thread, epoch: msg.epoch, n: msg.n, snapshot } as const;
-        const reply = await links.request(msg.to, put, REPLICATE_PUT_TIMEOUT_MS);
-        if (reply.t !== 'checkpoint-put-reply') throw new Error(`unexpected reply '${reply.t}' to checkpoint-put`);
+        await links.request(msg.to, put, REPLICATE_PUT_TIMEOUT_MS);
         return { t: 'checkpoint-replicate-reply' };
       },
     },

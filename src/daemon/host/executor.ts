@@ -12,6 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ThreadError } from '../../runtime/errors.ts';
+import { CancelledError } from '../errors.ts';
 import { SlotWorker, type SlotEvents, type SlotOutcome } from './frame-runner.ts';
 import type { HostNotice, StartThread } from '../../runtime/worker-messages.ts';
 
@@ -36,11 +37,6 @@ export interface ExecHandle {
   requestSnapshot?(): void;
   /** Whether the thread has a slot (false while it waits in the queue). */
   readonly started?: boolean;
-}
-
-/** A thread was cancelled before it finished. */
-export class CancelledError extends Error {
-  override name = 'CancelledError';
 }
 
 interface Slot {

@@ -4,7 +4,7 @@
  * (message-manager.ts) owns one per placement and answers senders from the verdicts.
  */
 import type { Delivered } from '../../runtime/worker-messages.ts';
-import { ThreadEffectError } from '../../runtime/errors.ts';
+import { ThreadEffectCode, ThreadEffectError } from '../../runtime/errors.ts';
 
 /** One message offered to a mailbox, with what is needed to answer its sender. */
 export interface Offer {
@@ -178,7 +178,7 @@ export class Mailbox {
         waiter.timer = setTimeout(() => {
           const i = this.#waiters.indexOf(waiter);
           if (i !== -1) this.#waiters.splice(i, 1);
-          reject(Object.assign(new Error(`no message within ${timeoutMs} ms`), { code: 'ERR_RECEIVE_TIMEOUT' }));
+          reject(new ThreadEffectError(ThreadEffectCode.RECEIVE_TIMEOUT, `no message within ${timeoutMs} ms`));
         }, timeoutMs);
       }
       this.#waiters.push(waiter);

@@ -24,7 +24,8 @@ import type { PeerLinks } from '../peer-links.ts';
 import type { HandlerTable, Sender } from '../message-handlers.ts';
 import type { HostNotice, ThreadCall } from '../../runtime/worker-messages.ts';
 import { DEFAULT_MAILBOX_SIZE } from '../../runtime/thread-messaging.ts';
-import { ThreadEffectError } from '../../runtime/errors.ts';
+import { isThreadEffectCode, ThreadEffectCode, ThreadEffectError } from '../../runtime/errors.ts';
+import { RemoteError } from '../../protocol/errors.ts';
 import { AddressResolver } from './address-resolver.ts';
 import { Mailbox, type Offer, type Verdict } from './mailbox.ts';
 import type { LocalThread } from './local-thread.ts';
@@ -72,7 +73,6 @@ export class MessageManager {
       log: init.log,
       locate: async (vc, owner, thread) => {
         const r = await this.#links.request(owner, { t: 'thread-locate', vc, thread }, 10_000);
-        if (r.t !== 'thread-locate-reply') throw new Error(`unexpected reply '${r.t}' to thread-locate`);
         return { epoch: r.epoch, state: r.state, ...(r.host !== undefined ? { host: r.host } : {}) };
       },
     });
@@ -340,15 +340,21 @@ export class MessageManager {
       case 'globals': {
         const { kind: _kind, ...op } = call;
         const reply = await this.#links.request(t.owner, { t: 'globals-op', vc: t.vc, thread: t.thread, epoch: t.epoch, ...op }, GLOBALS_TIMEOUT_MS).catch((err: unknown) => {
-          const e = err as { code?: unknown; message?: unknown };
-          const code = typeof e.code === 'string' ? e.code : 'ERR_GLOBALS';
-          // The remote message is prefixed with the request and connection; the thread wants the reason.
-          const message = String(e.message ?? err).replace(/^'globals-op' failed on [^:]*\): /, '');
-          throw new ThreadEffectError(code, message);
+          throw threadEffectOf(err);
         });
-        if (reply.t !== 'globals-op-reply') throw new ThreadEffectError('ERR_GLOBALS', `unexpected reply '${reply.t}' to globals-op`);
         return { value: reply.value, ok: reply.ok };
       }
     }
   }
+}
+
+/**
+ * What a failed `globals-op` request becomes in the thread: the owner's ThreadEffectError with its code and its own
+ * message; any other failure (another code, a timeout, a closed connection) ERR_GLOBALS naming it.
+ */
+function threadEffectOf(err: unknown): ThreadEffectError {
+  if (err instanceof RemoteError && isThreadEffectCode(err.code)) return new ThreadEffectError(err.code, err.remoteMessage);
+  if (err instanceof RemoteError) return new ThreadEffectError(ThreadEffectCode.GLOBALS, `${err.remoteMessage} (${err.code} from the owner)`);
+  const code = (err as { code?: unknown }).code;
+  return new ThreadEffectError(ThreadEffectCode.GLOBALS, `${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
 }

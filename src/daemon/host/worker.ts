@@ -15,7 +15,9 @@ import type { PeerController } from '../peer-controller.ts';
 import type { MessageOf, ReplyInput } from '../../protocol/messages.ts';
 import type { PeerLinks } from '../peer-links.ts';
 import type { HandlerTable, Sender } from '../message-handlers.ts';
-import { Executors, CancelledError, type ExecHandle } from './executor.ts';
+import { Executors, type ExecHandle } from './executor.ts';
+import { CancelledError } from '../errors.ts';
+import { ErrorCode, NoAssemblyError } from '../../protocol/errors.ts';
 import { AssemblyStore } from './assembly-manager.ts';
 import { isAssemblyHash } from '../../protocol/assembly.ts';
 import { ThreadError } from '../../runtime/errors.ts';
@@ -137,6 +139,7 @@ export class Worker {
         thread: msg.thread,
         epoch: msg.epoch,
         name: 'NotEnrolledError',
+        code: ErrorCode.NOT_ENROLLED,
         message,
         stack: '',
         others: this.#others(msg.vc),
@@ -174,7 +177,7 @@ export class Worker {
 
   onAssemblyFetch(msg: MessageOf<'assembly-fetch'>): ReplyInput {
     const code = this.assemblies.serve(msg.hash);
-    if (code === undefined) throw Object.assign(new Error(`peer ${this.#peer.id} does not hold assembly ${msg.hash}`), { code: 'ERR_NO_ASSEMBLY' });
+    if (code === undefined) throw new NoAssemblyError(`peer ${this.#peer.id} does not hold assembly ${msg.hash}`);
     return { t: 'assembly-fetch-reply', code };
   }
 
@@ -207,7 +210,6 @@ export class Worker {
       if (!isAssemblyHash(msg.assembly)) throw new Error(`'${msg.assembly}' is not an assembly hash`);
       module = await this.assemblies.install(msg.assembly, async () => {
         const reply = await this.#links.request(owner, { t: 'assembly-fetch', hash: msg.assembly }, 60_000);
-        if (reply.t !== 'assembly-fetch-reply') throw new Error(`unexpected reply '${reply.t}' to assembly-fetch`);
         return reply.code;
       });
     } catch (err) {
@@ -232,7 +234,7 @@ export class Worker {
         if (!current()) return;
         e.threads.delete(r.thread);
         // Not the thread's failure: its deployer resumes it from older state instead.
-        this.#links.send(owner, { t: 'exec-error', ...base, name: 'CheckpointUnavailableError', message: (err as Error).message, stack: '', others: this.#others(e.vc) });
+        this.#links.send(owner, { t: 'exec-error', ...base, name: 'CheckpointUnavailableError', code: ErrorCode.CHECKPOINT_UNAVAILABLE, message: (err as Error).message, stack: '', others: this.#others(e.vc) });
         return;
       }
       if (!current()) return;
@@ -289,7 +291,6 @@ export class Worker {
     for (const h of holders) {
       try {
         const reply = await this.#links.request(h, { t: 'checkpoint-fetch', vc, thread: msg.thread, epoch: v.epoch, n: v.n }, CHECKPOINT_FETCH_TIMEOUT_MS);
-        if (reply.t !== 'checkpoint-fetch-reply') throw new Error(`unexpected reply '${reply.t}'`);
         return reply.snapshot;
       } catch (err) {
         failures.push(`${h}: ${(err as Error).message}`);

@@ -21,13 +21,7 @@ import type { HandlerTable, Sender } from '../message-handlers.ts';
 import { Recovery } from './recovery.ts';
 import type { MessageManager } from '../host/message-manager.ts';
 import { DeployerMessaging } from './deployer-messaging.ts';
-
-/** A virtual computer could not start with `minWorkers` workers. Sent to the application as code ERR_ENROLMENT. */
-export class EnrolmentError extends Error {
-  override name = 'EnrolmentError';
-  readonly code = 'ERR_ENROLMENT';
-}
-
+import { EnrolmentError, ErrorCode } from '../../protocol/errors.ts';
 
 type VcStatus = MessageOf<'vc-status-reply'>['vcs'][number];
 type ThreadStatus = VcStatus['threads'][number];
@@ -259,14 +253,14 @@ export class Deployer {
   onError(msg: MessageOf<'exec-error'>, from: Sender): void {
     const t = this.#current(msg, from);
     if (t === undefined) return;
-    if (msg.name === 'NotEnrolledError') {
+    if (msg.code === ErrorCode.NOT_ENROLLED) {
       // The worker dropped this virtual computer (it thought the owner dead): enrol someone else.
       this.#workerLost(from.remoteId, msg.message);
       this.#maintainer.poke();
       return;
     }
     this.#delegator.release(t, msg.others);
-    if (msg.name === 'CheckpointUnavailableError') {
+    if (msg.code === ErrorCode.CHECKPOINT_UNAVAILABLE) {
       // Not the thread's failure: no holder could send the checkpoint it was to resume from.
       this.#log.warn(`thread ${t.thread} of ${this.vc} could not resume on ${from.remoteId}: ${msg.message}; resuming it from older state`);
       const ck = this.#recovery.directory.newest(t.thread);

@@ -328,7 +328,6 @@ export class ParticipationManager extends EventEmitter<MembershipEvents> {
       return;
     }
     const reply = await conn.request({ t: 'join', member: this.#self }, this.options.joinTimeoutMs);
-    if (reply.t !== 'join-reply') throw new Error(`expected 'join-reply', got '${reply.t}'`);
     this.#seedIds.set(url, conn.remoteId);
     // What a seed already knows is no news to anyone else: merge without disseminating.
     for (const rec of reply.members) this.#merge(rec, conn.remoteId, false);
@@ -380,7 +379,6 @@ export class ParticipationManager extends EventEmitter<MembershipEvents> {
       const conn = await withTimeout(this.#transport.connectToMember(id, m.rec.url, this.options.connectTimeoutMs), timeoutMs);
       const g = this.#piggyback(id);
       const reply = await conn.request(g === undefined ? { t: 'ping' } : { t: 'ping', g }, Math.max(1, timeoutMs - (Date.now() - started)));
-      if (reply.t !== 'ack') return false;
       if (reply.g !== undefined) this.#mergeAll(reply.g, id);
       this.heard(id);
       return true;

@@ -1,6 +1,7 @@
 /** The mailbox alone: chain order, duplicates, bounds and credits, the cursor a resumed thread starts from. */
 import { describe, expect, it } from 'vitest';
 import { Mailbox, type Offer } from '../../../src/daemon/host/mailbox.ts';
+import { ThreadEffectError } from '../../../src/runtime/errors.ts';
 
 function box(capacity = 8): { box: Mailbox; credits: number[]; consumed: number[] } {
   const credits: number[] = [];
@@ -77,9 +78,12 @@ describe('Mailbox', () => {
   it('rejects a receive after its timeout with code ERR_RECEIVE_TIMEOUT, and a closed mailbox rejects its waiters', async () => {
     const { box: b } = box();
     b.start({});
-    await expect(b.receive(3, 30, 1)).rejects.toMatchObject({ code: 'ERR_RECEIVE_TIMEOUT' });
+    const timedOut = b.receive(3, 30, 1);
+    await expect(timedOut).rejects.toBeInstanceOf(ThreadEffectError);
+    await expect(timedOut).rejects.toMatchObject({ code: 'ERR_RECEIVE_TIMEOUT', message: 'no message within 30 ms' });
     const pending = b.receive(undefined, undefined, 1);
     b.close();
-    await expect(pending).rejects.toMatchObject({ code: 'ERR_MAILBOX_CLOSED' });
+    await expect(pending).rejects.toBeInstanceOf(ThreadEffectError);
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_MAILBOX_CLOSED', message: `thread ${b.thread} left this peer` });
   });
 });
