@@ -222,6 +222,12 @@ export const virtualComputerMessages = {
   // ── checkpoints and recovery (docs/effects-and-recovery.md) ──────────────────────────────────
   /** Deployer → worker: new holders for the placement's next checkpoints; `snapshot`: take one at the next opportunity. */
   'exec-holders': { vc, thread: f.uint, epoch: f.uint, holders, snapshot: f.boolean },
+  /**
+   * Deployer → worker: which placements of `vc` do you run? The owner's side of a placement lease: after the owner
+   * was cut off (declared dead, frozen, partitioned) it learns which of its threads vanished and resumes them.
+   */
+  'exec-list': { id: f.uint, vc },
+  'exec-list-reply': { re: f.uint, placements: f.array(f.object({ thread: f.uint, epoch: f.uint }), { max: 100_000 }) },
   /** Deployer → worker: stop any placement of `thread` older than `epoch` (a stale copy, fenced off). */
   'exec-fence': { vc, thread: f.uint, epoch: f.uint },
   /** Worker → deployer: holders acknowledged this checkpoint of the placement; it counts from now on. */

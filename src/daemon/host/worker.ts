@@ -109,7 +109,18 @@ export class Worker {
       'exec-holders': { peer: (msg, from) => this.onExecHolders(msg, from) },
       'exec-fence': { peer: (msg, from) => this.onExecFence(msg, from) },
       'assembly-fetch': { peer: (msg) => this.onAssemblyFetch(msg) },
+      'exec-list': { peer: (msg, from) => this.onExecList(msg, from) },
     };
+  }
+
+  /**
+   * The placements of `msg.vc` this worker runs, for its owner only (anyone else learns nothing). A virtual computer
+   * this worker dropped, or never enrolled in, has none.
+   */
+  onExecList(msg: MessageOf<'exec-list'>, from: Sender): ReplyInput {
+    const e = this.#enrolments.get(msg.vc);
+    if (e === undefined || e.owner !== from.remoteId) return { t: 'exec-list-reply', placements: [] };
+    return { t: 'exec-list-reply', placements: [...e.threads.values()].map((r) => ({ thread: r.thread, epoch: r.epoch })) };
   }
 
   onEnrol(msg: MessageOf<'enrol'>, from: Sender): ReplyInput {

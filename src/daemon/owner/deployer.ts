@@ -23,6 +23,9 @@ import type { MessageManager } from '../host/message-manager.ts';
 import { DeployerMessaging } from './deployer-messaging.ts';
 import { EnrolmentError, ErrorCode } from '../../protocol/errors.ts';
 
+/** How often a deployer checks its placements with their hosts (placement leases). */
+const PLACEMENT_LEASE_CHECK_MS = 5000;
+
 type VcStatus = MessageOf<'vc-status-reply'>['vcs'][number];
 type ThreadStatus = VcStatus['threads'][number];
 
@@ -78,6 +81,11 @@ export class Deployer {
   readonly #fenced = new Set<string>();
   readonly #onPeerDead = (p: PeerInfo): void => this.#peerDead(p.id);
   readonly #onPeerAlive = (p: PeerInfo): void => this.#recovery.peerAlive(p.id);
+  /** This peer was held dead by others and came back: its workers may have dropped its threads. */
+  readonly #onSelfRefuted = (): void => void this.#checkLeases('this controller was held dead by other peers');
+  /** Placements are leases: checked with their hosts this often, and at once after this peer was held dead. */
+  #leaseTimer: NodeJS.Timeout | undefined;
+  #checkingLeases = false;
   #closed = false;
 
   constructor(init: DeployerInit) {
@@ -165,6 +173,9 @@ export class Deployer {
     this.#peer.membership.on('peer-update', this.#onPeerUpdate);
     this.#peer.membership.on('peer-dead', this.#onPeerDead);
     this.#peer.membership.on('peer-alive', this.#onPeerAlive);
+    this.#peer.membership.on('self-refuted', this.#onSelfRefuted);
+    this.#leaseTimer = setInterval(() => void this.#checkLeases('lease check'), PLACEMENT_LEASE_CHECK_MS);
+    this.#leaseTimer.unref();
     return [...this.#delegator.workers.values()];
   }
 
@@ -321,6 +332,8 @@ export class Deployer {
     this.#peer.membership.off('peer-update', this.#onPeerUpdate);
     this.#peer.membership.off('peer-dead', this.#onPeerDead);
     this.#peer.membership.off('peer-alive', this.#onPeerAlive);
+    this.#peer.membership.off('self-refuted', this.#onSelfRefuted);
+    clearInterval(this.#leaseTimer);
     this.#recovery.release();
     this.messaging.close();
     for (const id of this.#delegator.workers.keys()) this.#links.send(id, { t: 'dismiss', vc: this.vc });
@@ -403,6 +416,60 @@ export class Deployer {
     if (lost.length > 0) this.#log.info(`worker ${id} of virtual computer ${this.vc} lost (${why}); resuming ${lost.length} thread(s) elsewhere`);
     for (const t of lost.reverse()) this.#requeue(t, 'failure');
     this.#delegator.place();
+  }
+
+  /**
+   * Reconciles the placements this deployer believes run with what their hosts run. A host that no longer runs a
+   * placement (it dropped this virtual computer after holding its owner dead, or lost it any other way) gives it
+   * back: the thread resumes elsewhere from its newest checkpoint, or from its arguments, and its effects are
+   * de-duplicated as after any failure. A placement is never shown running where nothing runs.
+   */
+  async #checkLeases(why: string): Promise<void> {
+    if (this.#closed || this.#checkingLeases) return;
+    this.#checkingLeases = true;
+    try {
+      const byHost = new Map<string, Map<number, number>>();
+      for (const t of this.#threads.values()) {
+        if (t.state !== 'running' || t.host === undefined) continue;
+        let m = byHost.get(t.host);
+        if (m === undefined) byHost.set(t.host, (m = new Map()));
+        m.set(t.thread, t.placements);
+      }
+      await Promise.all(
+        [...byHost].map(async ([host, asked]) => {
+          let reply;
+          try {
+            reply = await this.#links.request(host, { t: 'exec-list', vc: this.vc }, PLACEMENT_LEASE_CHECK_MS);
+          } catch (err) {
+            // An unreachable host is the failure detector's business: it declares the host dead if it is.
+            this.#log.debug(`${why}: cannot ask ${host} about its placements: ${(err as Error).message}`);
+            return;
+          }
+          if (this.#closed) return;
+          const runs = new Set(reply.placements.map((p) => `${p.thread}:${p.epoch}`));
+          // Only placements unchanged since the question: replies come after every earlier message of the host.
+          const gone = [...asked].filter(([thread, epoch]) => {
+            const t = this.#threads.get(thread);
+            return t !== undefined && t.state === 'running' && t.host === host && t.placements === epoch && !runs.has(`${thread}:${epoch}`);
+          });
+          if (gone.length === 0) return;
+          if (gone.length === asked.size && reply.placements.length === 0) {
+            this.#workerLost(host, `${why}: it runs none of this virtual computer's placements any more`);
+            this.#maintainer.poke();
+            return;
+          }
+          this.#log.info(`${why}: ${host} no longer runs ${gone.length} placement(s) of ${this.vc}; resuming them elsewhere`);
+          for (const [thread] of gone) {
+            const t = this.#threads.get(thread)!;
+            this.#delegator.release(t);
+            this.#requeue(t, 'failure');
+          }
+          this.#delegator.place();
+        }),
+      );
+    } finally {
+      this.#checkingLeases = false;
+    }
   }
 
   /** Membership declared a peer dead: resume what it ran (if the maintainer did not already), replicate what it held. */

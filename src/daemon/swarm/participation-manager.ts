@@ -97,6 +97,11 @@ export interface MembershipEvents {
   'peer-dead': [PeerInfo];
   /** A member's advertised data changed (free slots), or it refuted a suspicion. */
   'peer-update': [PeerInfo];
+  /**
+   * Another member held this very peer suspect or dead (it was frozen, partitioned or slow), and this peer refuted.
+   * Who held it dead may have dropped what it ran for this peer: owners check their placements.
+   */
+  'self-refuted': [{ state: 'suspect' | 'dead'; by: string }];
 }
 
 interface Member {
@@ -525,6 +530,7 @@ export class ParticipationManager extends EventEmitter<MembershipEvents> {
     this.#self = { ...this.#self, inc: u.inc + 1, mv: this.#self.mv + 1 };
     this.#log.info(`refuting: ${from} says this peer is ${u.state} at incarnation ${u.inc}; now at incarnation ${this.#self.inc} (was ${before})`);
     this.#spread(this.#self, this.selfId, true, from);
+    if (u.state !== 'alive') this.emit('self-refuted', { state: u.state, by: from });
     return true;
   }
 
