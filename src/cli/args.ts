@@ -25,15 +25,15 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec, usage: string
     const kind = spec[name];
     if (kind === undefined) {
       const known = Object.keys(spec).map((f) => `--${f}`).join(', ') || 'none';
-      throw new UsageError(`unknown flag --${name} (known flags: ${known})\nusage: ${usage}`);
+      throw new UsageError(`unknown flag --${name} (known flags: ${known}); usage: ${usage}`);
     }
     if (kind === 'boolean') {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value\nusage: ${usage}`);
+      if (eq !== -1) throw new UsageError(`--${name} takes no value; usage: ${usage}`);
       flags[name] = true;
     } else {
       const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined || (eq === -1 && value.startsWith('--'))) {
-        throw new UsageError(`--${name} needs a value\nusage: ${usage}`);
+        throw new UsageError(`--${name} needs a value; usage: ${usage}`);
       }
       flags[name] = value;
     }
@@ -47,7 +47,7 @@ export function positiveInt(flags: Parsed['flags'], name: string, usage: string,
   if (v === undefined) return undefined;
   const n = Number(v);
   if (typeof v !== 'string' || !/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be ${min === 1 ? 'a positive integer' : 'an integer >= 0'}, got '${String(v)}'\nusage: ${usage}`);
+    throw new UsageError(`--${name} must be ${min === 1 ? 'a positive integer' : 'an integer >= 0'}, got '${String(v)}'; usage: ${usage}`);
   }
   return n;
 }

@@ -3,4 +3,7 @@
 import { main } from './cli.ts';
 
 process.setSourceMapsEnabled(true);
-process.exitCode = await main(process.argv.slice(2));
+const status = await main(process.argv.slice(2));
+// A failure exits now: whatever a failed start left open (a socket, a timer) must not keep the process, or a port, alive.
+if (status !== 0) process.exit(status);
+process.exitCode = status;

@@ -15,11 +15,11 @@
  * that failed validation.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { availableParallelism, networkInterfaces, tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
+import { dirname, join as joinPath, resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import type { TLSSocket } from 'node:tls';
@@ -160,6 +160,10 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const speed = opts.speed ?? measureSpeed(100);
     const host = opts.host ?? '127.0.0.1';
     const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    // Before listening: a data dir that cannot be used must fail the start with nothing left bound.
+    const removeDataDir = opts.dataDir === undefined;
+    const dataDir = opts.dataDir ?? joinPath(tmpdir(), `ppp2p-peer-${id}`);
+    prepareDataDir(dataDir);
     const server = opts.tls !== undefined ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createHttpServer();
     server.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
@@ -180,9 +184,6 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 0);
     const url = opts.advertiseUrl ?? `${opts.tls !== undefined ? 'wss' : 'ws'}://${advertisedHost(host)}:${port}`;
     const wss = new WebSocketServer({ server, maxPayload: maxFrameBytes, perMessageDeflate: false, clientTracking: false });
-    const removeDataDir = opts.dataDir === undefined;
-    const dataDir = opts.dataDir ?? joinPath(tmpdir(), `ppp2p-peer-${id}`);
-    mkdirSync(dataDir, { recursive: true });
     const pc = new PeerController({ id, url, server, wss, opts, log, slots, speed, dataDir, removeDataDir });
     wss.on('connection', (ws, req) => pc.#accept(ws, req, opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS));
     wss.on('error', (err) => log.error(`WebSocket server error: ${err.message}`));
@@ -456,6 +457,48 @@ function checkOptions(opts: PeerControllerOptions): void {
   }
   if (opts.maxFrameBytes !== undefined && (!Number.isInteger(opts.maxFrameBytes) || opts.maxFrameBytes < 1024)) {
     throw new OptionError(`options.maxFrameBytes must be an integer >= 1024, got ${String(opts.maxFrameBytes)}`);
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents, one mkdir per missing component (`mkdirSync`'s recursive mode loops forever
+ * where a filesystem answers ENOENT for a parent that exists, as /proc does), and checks that a file can be written
+ * in it; or throws an OptionError naming `what` (the option or flag), the path and the fix. Never retries.
+ */
+export function prepareDataDir(dir: string, what = 'options.dataDir'): void {
+  const fail = (why: string, code?: string): OptionError =>
+    new OptionError(`${what} ${dir}: ${why}${code === undefined ? '' : ` (${code})`}; pass a directory this process can write to, or leave ${what} out for a temporary one`);
+  const missing: string[] = [];
+  for (let p = resolvePath(dir); ; p = dirname(p)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(p) !== p) {
+        missing.unshift(p);
+        continue;
+      }
+      throw fail(`cannot look at ${p}`, code);
+    }
+    if (!isDir) throw fail(`${p} is a file, not a directory`);
+    break;
+  }
+  for (const p of missing) {
+    try {
+      mkdirSync(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw fail(`cannot create the directory ${p}`, code);
+    }
+  }
+  const probe = joinPath(dir, `.ppp2p-write-probe-${process.pid}`);
+  try {
+    accessSync(dir, fsConstants.W_OK);
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+  } catch (err) {
+    throw fail('cannot write in it', (err as NodeJS.ErrnoException).code);
   }
 }
 

@@ -10,8 +10,8 @@ const usage = 'ppp2p build <dir> --out <dir>';
 export async function run(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv, { out: 'string' }, usage);
   const [dir, extra] = positionals;
-  if (dir === undefined || extra !== undefined) throw new UsageError(`expected one source directory\nusage: ${usage}`);
-  if (typeof flags.out !== 'string') throw new UsageError(`--out <dir> is required\nusage: ${usage}`);
+  if (dir === undefined || extra !== undefined) throw new UsageError(`expected one source directory; usage: ${usage}`);
+  if (typeof flags.out !== 'string') throw new UsageError(`--out <dir> is required; usage: ${usage}`);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`);
   const result = buildProject({ rootDir: resolve(dir), outDir: resolve(flags.out) });
   for (const d of result.diagnostics) console.error(formatDiagnostic(d));

@@ -8,7 +8,7 @@ const usage = 'ppp2p keygen > swarm.key';
 
 export function run(argv: string[]): Promise<number> {
   const { positionals } = parseArgs(argv, {}, usage);
-  if (positionals.length > 0) throw new UsageError(`keygen takes no arguments\nusage: ${usage}`);
+  if (positionals.length > 0) throw new UsageError(`keygen takes no arguments; usage: ${usage}`);
   console.log(randomBytes(SWARM_KEY_BYTES).toString('base64'));
   return Promise.resolve(0);
 }

@@ -4,18 +4,21 @@
  * logs go to stderr. SIGTERM or SIGINT stops it cleanly: its threads migrate to other peers at their next
  * checkpoint (no work lost), then it tells the swarm it leaves. A second signal exits at once.
  */
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseArgs, positiveInt } from '../args.ts';
 import { UsageError } from '../errors.ts';
-import { OptionError } from '../../protocol/errors.ts';
 import { isLogLevel, LOG_LEVELS } from '../../protocol/log.ts';
 import { VirtualComputerLayer } from '../../daemon/virtual-computer-layer.ts';
-import { PeerController, tuneDaemonProcess } from '../../daemon/peer-controller.ts';
+import { PeerController, prepareDataDir, tuneDaemonProcess } from '../../daemon/peer-controller.ts';
 import { SWARM_KEY_BYTES } from '../../protocol/handshake.ts';
 
 const usage =
   'ppp2p peer [--host H] [--port P] [--join ws://h:p,...] [--slots K] [--swarm-key-file F] [--data-dir D] ' +
   '[--log-level debug|info|warn|error|silent] [--tls-cert F --tls-key F] [--advertise-url URL] [--max-frame-bytes N]';
+/** The usage that errors point to: one line. */
+const usageHint = 'ppp2p peer [options] (all of them: ppp2p peer --help)';
 
 /** Default port of `ppp2p peer` (the API's default is 0, any free port). */
 export const DEFAULT_PORT = 7420;
@@ -52,6 +55,42 @@ function readFlagFile(path: string, flag: string): Buffer {
   }
 }
 
+/**
+ * Checks `--host` before anything listens: an IP address, or a DNS name whose last label is not all digits (so
+ * `256.1.1.1` is refused here rather than by a failed lookup).
+ */
+function checkHost(host: string): void {
+  if (isIP(host) !== 0) return;
+  const labels = host.replace(/\.$/, '').split('.');
+  const isName =
+    host.length <= 253 && labels.every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l)) && !/^\d+$/.test(labels[labels.length - 1]!);
+  if (!isName) {
+    throw new UsageError(`--host ${host} is neither an IP address nor a host name; pass an address of this machine, e.g. --host 127.0.0.1 (or 0.0.0.0 for all interfaces)`);
+  }
+}
+
+/** Reads and parses the TLS certificate and key before the server starts, so that a bad PEM is named in one line. */
+function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const cert = readFlagFile(certFile, 'tls-cert');
+  const key = readFlagFile(keyFile, 'tls-key');
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (err) {
+    throw new UsageError(`--tls-cert ${certFile} is not a PEM certificate (${(err as Error).message}); pass the certificate file, which starts with -----BEGIN CERTIFICATE-----`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    throw new UsageError(`--tls-key ${keyFile} is not a PEM private key (${(err as Error).message}); pass the unencrypted key file, which starts with -----BEGIN PRIVATE KEY----- or similar`);
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    throw new UsageError(`--tls-key ${keyFile} is not the key of --tls-cert ${certFile}; pass the key the certificate was made for`);
+  }
+  return { cert, key };
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(
     argv,
@@ -69,13 +108,13 @@ export async function run(argv: string[]): Promise<number> {
       'max-frame-bytes': 'string',
       help: 'boolean',
     },
-    usage,
+    usageHint,
   );
   if (flags.help === true) {
     console.log(`usage: ${usage}\n\n${HELP}`);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${usage}`);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'; usage: ${usageHint}`);
 
   let swarmKey: Buffer;
   if (typeof flags['swarm-key-file'] === 'string') {
@@ -83,42 +122,43 @@ export async function run(argv: string[]): Promise<number> {
   } else if (process.env.PPP2P_SWARM_KEY !== undefined && process.env.PPP2P_SWARM_KEY !== '') {
     swarmKey = parseSwarmKey(process.env.PPP2P_SWARM_KEY, 'PPP2P_SWARM_KEY');
   } else {
-    throw new UsageError(`${NO_KEY}\nusage: ${usage}`);
+    throw new UsageError(`${NO_KEY}; usage: ${usageHint}`);
   }
 
   let port = DEFAULT_PORT;
   if (flags.port !== undefined) {
-    port = Number(flags.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535 (0: any free port), got '${String(flags.port)}'\nusage: ${usage}`);
+    port = /^\d+$/.test(String(flags.port)) ? Number(flags.port) : NaN;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535 (0: any free port), got '${String(flags.port)}'; usage: ${usageHint}`);
   }
   const join = typeof flags.join === 'string' ? flags.join.split(',').map((s) => s.trim()).filter(Boolean) : [];
-  for (const u of join) if (!/^wss?:\/\/[^\s]+$/.test(u)) throw new UsageError(`--join takes ws:// or wss:// URLs separated by commas, got '${u}'\nusage: ${usage}`);
+  for (const u of join) if (!/^wss?:\/\/[^\s]+$/.test(u)) throw new UsageError(`--join takes ws:// or wss:// URLs separated by commas, got '${u}'; usage: ${usageHint}`);
   const logLevel = flags['log-level'] ?? process.env.PPP2P_LOG_LEVEL ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${String(logLevel)}'`);
   const certFile = flags['tls-cert'];
   const keyFile = flags['tls-key'];
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError(`--tls-cert and --tls-key go together\nusage: ${usage}`);
-  const tls = typeof certFile === 'string' && typeof keyFile === 'string' ? { cert: readFlagFile(certFile, 'tls-cert'), key: readFlagFile(keyFile, 'tls-key') } : undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError(`--tls-cert and --tls-key go together; usage: ${usageHint}`);
+  const tls = typeof certFile === 'string' && typeof keyFile === 'string' ? readTls(certFile, keyFile) : undefined;
+  const host = typeof flags.host === 'string' ? flags.host : undefined;
+  if (host !== undefined) checkHost(host);
+  const dataDir = typeof flags['data-dir'] === 'string' ? flags['data-dir'] : undefined;
+  if (dataDir !== undefined) prepareDataDir(dataDir, '--data-dir');
   const advertiseUrl = flags['advertise-url'];
   if (advertiseUrl !== undefined && (typeof advertiseUrl !== 'string' || !/^wss?:\/\/[^\s]+$/.test(advertiseUrl))) {
-    throw new UsageError(`--advertise-url must be a ws:// or wss:// URL\nusage: ${usage}`);
+    throw new UsageError(`--advertise-url must be a ws:// or wss:// URL; usage: ${usageHint}`);
   }
 
   tuneDaemonProcess();
   const pc = await PeerController.start({
     swarmKey,
-    host: typeof flags.host === 'string' ? flags.host : undefined,
+    host,
     port,
     join,
-    slots: positiveInt(flags, 'slots', usage, 0),
-    dataDir: typeof flags['data-dir'] === 'string' ? flags['data-dir'] : undefined,
+    slots: positiveInt(flags, 'slots', usageHint, 0),
+    dataDir,
     logLevel,
     tls,
     advertiseUrl: typeof advertiseUrl === 'string' ? advertiseUrl : undefined,
-    maxFrameBytes: positiveInt(flags, 'max-frame-bytes', usage),
-  }).catch((err: unknown) => {
-    // A bad option or a busy port: say so in one line, not with a stack.
-    throw err instanceof OptionError ? new UsageError(err.message) : err;
+    maxFrameBytes: positiveInt(flags, 'max-frame-bytes', usageHint),
   });
   process.on('unhandledRejection', (reason) => {
     pc.log.error(`unhandled rejection (the daemon keeps running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);

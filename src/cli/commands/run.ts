@@ -1,7 +1,7 @@
 /** `ppp2p run <built.js> <export> [--args JSON] [--migrate-every N]`: one thread, locally. */
 import { existsSync } from 'node:fs';
 import { parseArgs, positiveInt } from '../args.ts';
-import { UsageError } from '../errors.ts';
+import { CommandFailure, UsageError } from '../errors.ts';
 import { runThreadLocally } from '../../daemon/host/frame-runner.ts';
 
 const usage = 'ppp2p run <built.js> <export> [--args JSON] [--migrate-every N] [--quiet]';
@@ -10,7 +10,7 @@ export async function run(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv, { args: 'string', 'migrate-every': 'string', quiet: 'boolean' }, usage);
   const [file, exportName, extra] = positionals;
   if (file === undefined || exportName === undefined || extra !== undefined) {
-    throw new UsageError(`expected a built module and an export name\nusage: ${usage}`);
+    throw new UsageError(`expected a built module and an export name; usage: ${usage}`);
   }
   if (!existsSync(file)) throw new UsageError(`no such file: ${file} (build it first with: ppp2p build <dir> --out <dir>)`);
   let args: unknown[] = [];
@@ -32,6 +32,8 @@ export async function run(argv: string[]): Promise<number> {
     onProgress: (v) => {
       if (!quiet) console.error(`progress ${JSON.stringify(v)}`);
     },
+  }).catch((err: unknown) => {
+    throw new CommandFailure(`the thread '${exportName}' of ${file}`, err);
   });
   if (!quiet) console.error(`done: ${outcome.snapshots} snapshots, ${outcome.migrations} migrations`);
   console.log(JSON.stringify(outcome.result));

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from '../args.ts';
-import { UsageError } from '../errors.ts';
+import { CommandFailure, UsageError } from '../errors.ts';
 import { connect } from '../../protocol/connection.ts';
 import type { MessageOf, PeerInfo } from '../../protocol/messages.ts';
 import { DEFAULT_PORT, parseSwarmKey } from './peer.ts';
@@ -30,7 +30,7 @@ export interface StatusReport {
 
 export async function run(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv, { controller: 'string', 'swarm-key-file': 'string', json: 'boolean' }, usage);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${usage}`);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'; usage: ${usage}`);
   const controller = typeof flags.controller === 'string' ? flags.controller : `ws://127.0.0.1:${DEFAULT_PORT}`;
   if (!/^wss?:\/\/[^\s]+$/.test(controller)) throw new UsageError(`--controller must be a ws:// or wss:// URL, got '${controller}'`);
   let swarmKey: Buffer;
@@ -46,9 +46,11 @@ export async function run(argv: string[]): Promise<number> {
   } else if (process.env.PPP2P_SWARM_KEY !== undefined && process.env.PPP2P_SWARM_KEY !== '') {
     swarmKey = parseSwarmKey(process.env.PPP2P_SWARM_KEY, 'PPP2P_SWARM_KEY');
   } else {
-    throw new UsageError(`no swarm key: pass the swarm's key with --swarm-key-file F (or set PPP2P_SWARM_KEY)\nusage: ${usage}`);
+    throw new UsageError(`no swarm key: pass the swarm's key with --swarm-key-file F (or set PPP2P_SWARM_KEY); usage: ${usage}`);
   }
-  const report = await fetchStatus(controller, swarmKey);
+  const report = await fetchStatus(controller, swarmKey).catch((err: unknown) => {
+    throw new CommandFailure(`the controller at ${controller}`, err, '--controller');
+  });
   if (flags.json === true) console.log(JSON.stringify(report, null, 2));
   else console.log(formatStatus(report));
   return 0;
