@@ -74,7 +74,7 @@ describe('a swarm of three daemons started through one seed', () => {
   });
 
   it('refuses a client with a wrong swarm key: the client sees close code 4401, the daemon logs one line', async () => {
-    const err = await connect(b.url, { swarmKey: Buffer.alloc(32, 7), role: 'client', peerId: 'intruder' }).catch((e: unknown) => e);
+    const err = await connect(b.url, { swarmKey: Buffer.alloc(32, 7), role: 'client' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HandshakeError);
     expect(err).toMatchObject({ code: 'ERR_AUTH_FAILED', closeCode: 4401, closeReason: 'authentication failed: wrong swarm key' });
     await waitFor(() => b.stderr().includes('ERR_AUTH_FAILED'), 2000, 'the refusal log line');
@@ -84,7 +84,7 @@ describe('a swarm of three daemons started through one seed', () => {
   });
 
   it('refuses another protocol version with a close reason naming both versions', async () => {
-    const err = await connect(b.url, { swarmKey: shared.key, role: 'client', peerId: 'future', protocolVersion: PROTOCOL_VERSION + 41 }).catch((e: unknown) => e);
+    const err = await connect(b.url, { swarmKey: shared.key, role: 'client', protocolVersion: PROTOCOL_VERSION + 41 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HandshakeError);
     expect(err).toMatchObject({ code: 'ERR_VERSION_MISMATCH', closeCode: 4426 });
     expect((err as HandshakeError).closeReason).toBe(
@@ -174,7 +174,7 @@ describe('daemons that are killed, stopped or misconfigured', () => {
     const line = await new Promise<string>((r) => proc.stdout.once('data', (d: Buffer) => r(d.toString())));
     const { url, event } = JSON.parse(line) as { url: string; event: string };
     expect(event).toBe('listening');
-    const conn = await connect(url, { swarmKey: swarm.key, role: 'client', peerId: 'env-check' });
+    const conn = await connect(url, { swarmKey: swarm.key, role: 'client' });
     conn.close();
     proc.kill('SIGKILL');
     await new Promise((r) => proc.once('exit', r));

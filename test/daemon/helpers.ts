@@ -62,7 +62,7 @@ export class Swarm {
 
   /** An authenticated client connection (closed by cleanup()). */
   async client(d: Daemon, role: 'client' | 'peer' = 'client', id = `test-${randomBytes(4).toString('hex')}`): Promise<Connection> {
-    const conn = await connect(d.url, { swarmKey: this.key, role, peerId: id });
+    const conn = await connect(d.url, { swarmKey: this.key, role });
     this.#clients.push(conn);
     return conn;
   }
