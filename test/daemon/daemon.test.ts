@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentity } from '../../src/protocol/identity.ts';
 import { connect } from '../../src/protocol/connection.ts';
 import { HandshakeError } from '../../src/protocol/errors.ts';
 import { PROTOCOL_VERSION } from '../../src/protocol/codec.ts';
@@ -52,10 +53,11 @@ describe('a swarm of three daemons started through one seed', () => {
     for (const d of [a, b, c]) await waitFor(async () => alive(await shared.members(d)).join() === ids, 5000, 'convergence');
     const before = (await shared.members(a)).find((p) => p.id === c.peerId)!;
     // An authenticated peer tells A that C is suspect at C's current incarnation (what a probe that timed out would do).
-    const accuser = await shared.client(a, 'peer', 'accuser-0001');
+    const accuserId = generateIdentity();
+    const accuser = await shared.client(a, 'peer', accuserId);
     const rumour: MemberRecord = { id: c.peerId, url: c.url, inc: before.incarnation, state: 'suspect', slots: before.slots, free: before.freeSlots, speed: before.speed, mv: 0 };
     accuser.send({ t: 'gossip', g: [rumour] });
-    await waitFor(() => a.stderr().includes(`peer ${c.peerId} suspected by accuser-0001`), 2000, 'A to suspect C');
+    await waitFor(() => a.stderr().includes(`peer ${c.peerId} suspected by ${accuserId.id}`), 2000, 'A to suspect C');
     // C hears of it (A pushes a suspicion to the suspect itself), raises its incarnation, and everyone clears it.
     await waitFor(() => c.stderr().includes('refuting'), 2000, 'C to refute');
     const deadline = performance.now() + 1500; // twice the suspicion timeout
