@@ -128,7 +128,7 @@ const MEMBERS_POLL_MS = 50;
 
 /** Resolves once every id in `ids` is an alive member of the controller's swarm, as the controller itself says. */
 async function waitForMembers(url: string, swarmKey: Uint8Array, ids: ReadonlySet<string>, timeoutMs: number): Promise<void> {
-  const conn = await connect(url, { swarmKey, role: 'client', peerId: `launcher-${process.pid}-${randomBytes(3).toString('hex')}` });
+  const conn = await connect(url, { swarmKey, role: 'client' });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

@@ -21,8 +21,9 @@
  * threads spawned on the virtual computer up to the end of the turn in which it was spawned. A program that
  * spawns all its threads in one loop (then awaits them) therefore gives each of them the final count.
  */
-import { randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { connect, type Connection } from '../protocol/connection.ts';
+import { generateIdentity, identityFromPrivateKey, type Identity } from '../protocol/identity.ts';
 import type { Message } from '../protocol/messages.ts';
 import { bundleAssembly } from './assembly-bundler.ts';
 import { lookupExport } from '../runtime/exports-registry.ts';
@@ -61,6 +62,17 @@ export interface VirtualComputerOptions {
    * peer dies, the lock is released at the end of the lease (unwritten) and the next thread gets it. @default 5000
    */
   lockLeaseMs?: number;
+  /**
+   * The application's (owner's) Ed25519 private key, for an owner identity that stays the same across runs; its
+   * id is derived from the public key. @default an ephemeral key, one per process
+   */
+  identity?: KeyObject;
+}
+
+let processIdentity: Identity | undefined;
+/** The application's default owner identity: created on first use, never written anywhere. */
+function defaultIdentity(): Identity {
+  return (processIdentity ??= generateIdentity());
 }
 
 /** Checkpoint policy of a virtual computer's threads. */
@@ -146,7 +158,7 @@ export class VirtualComputer {
       key = opts.swarmKey!;
     }
     try {
-      const conn = await connect(url, { swarmKey: key, role: 'client', peerId: `app-${process.pid}-${randomBytes(4).toString('hex')}` });
+      const conn = await connect(url, { swarmKey: key, role: 'client', identity: opts.identity });
       try {
         const reply = await conn.request(
           {
@@ -336,6 +348,7 @@ export class VirtualComputer {
 }
 
 interface CheckedOptions {
+  identity: Identity;
   workers: number;
   minWorkers: number;
   enrolTimeoutMs: number;
@@ -385,7 +398,8 @@ function checkOptions(o: VirtualComputerOptions): CheckedOptions {
   }
   const mailboxSize = o.mailboxSize === undefined ? undefined : int('mailboxSize', o.mailboxSize, 1);
   const lockLeaseMs = o.lockLeaseMs === undefined ? undefined : int('lockLeaseMs', o.lockLeaseMs, 10);
-  return { workers, minWorkers, enrolTimeoutMs, controller: o.controller, swarmKey, slotsPerWorker, logLevel: o.logLevel, checkpoint, mailboxSize, lockLeaseMs };
+  const identity = o.identity === undefined ? defaultIdentity() : identityFromPrivateKey(o.identity);
+  return { identity, workers, minWorkers, enrolTimeoutMs, controller: o.controller, swarmKey, slotsPerWorker, logLevel: o.logLevel, checkpoint, mailboxSize, lockLeaseMs };
 }
 
 /** Throws a TypeError naming the path when `value` is not plain data that survives the trip to a worker. */

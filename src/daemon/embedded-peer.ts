@@ -37,7 +37,6 @@ async function main(): Promise<void> {
     slots: config.slots,
     dataDir: config.dataDir,
     logLevel: config.logLevel ?? 'warn',
-    peerId: config.peerId,
   });
   const layer = VirtualComputerLayer.attach(pc, { memoryLimitMb: config.memoryLimitMb });
   process.on('unhandledRejection', (reason) => {

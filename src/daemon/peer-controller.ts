@@ -20,7 +20,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import { availableParallelism, networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join as joinPath, resolve as resolvePath } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -30,6 +30,8 @@ import { createLogger, isLogLevel, type Logger, type LogLevel } from '../protoco
 import { measureSpeed, ParticipationManager, type ParticipationOptions } from './swarm/participation-manager.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/codec.ts';
 import { acceptHandshake, checkSwarmKey, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../protocol/handshake.ts';
+import { generateIdentity, identityFromPrivateKey, loadOrCreateIdentity, type Identity } from '../protocol/identity.ts';
+import { AEAD_OVERHEAD } from '../protocol/secure-channel.ts';
 import type { Message, MessageOf, MessageType, ReplyInput, Role } from '../protocol/messages.ts';
 import type { HandlerResult, HandlerTable, MessageHandlers, Sender } from './message-handlers.ts';
 
@@ -54,8 +56,12 @@ export interface PeerControllerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** The URL other peers dial to reach this one. @default ws(s)://<host>:<port>, with a non-loopback address if host is 0.0.0.0 */
   advertiseUrl?: string;
-  /** This peer's id. @default 16 random hex digits */
-  peerId?: string;
+  /**
+   * This peer's Ed25519 identity: a private KeyObject, or the path of a PKCS#8 PEM file (created, mode 0600, if
+   * missing). The peer id is derived from its public key (identity.ts).
+   * @default `<dataDir>/identity.key` (created on first start, reused after); an ephemeral key without `dataDir`
+   */
+  identity?: KeyObject | string;
   /** Speed score to advertise instead of measuring it (tests, many peers in one process). @default measured, ~100 ms */
   speed?: number;
   /** Maximum WebSocket frame size. @default 64 MiB */
@@ -76,8 +82,10 @@ export interface PeerControllerEvents {
 type State = 'running' | 'stopping' | 'stopped';
 
 export class PeerController extends EventEmitter<PeerControllerEvents> {
-  /** This peer's id. */
+  /** This peer's id, derived from its identity key (identity.ts). */
   readonly id: string;
+  /** This peer's raw 32-byte Ed25519 public key. */
+  readonly publicKey: Buffer;
   /** The URL other peers and clients dial. */
   readonly url: string;
   /** The participation manager: `peers()`, events 'peer-alive', 'peer-suspect', 'peer-dead', 'peer-update'. */
@@ -91,6 +99,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
 
   #state: State = 'running';
   #swarmKey: Uint8Array;
+  #identity: Identity;
   #server: Server;
   #wss: WebSocketServer;
   #handlers = new Map<MessageType, MessageHandlers<MessageType>>();
@@ -106,6 +115,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
 
   private constructor(init: {
     id: string;
+    identity: Identity;
     url: string;
     server: Server;
     wss: WebSocketServer;
@@ -118,6 +128,8 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
   }) {
     super();
     this.id = init.id;
+    this.#identity = init.identity;
+    this.publicKey = init.identity.publicKey;
     this.url = init.url;
     this.log = init.log;
     this.slots = init.slots;
@@ -155,15 +167,25 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
   static async start(opts: PeerControllerOptions): Promise<PeerController> {
     checkOptions(opts);
     const log = opts.log ?? createLogger({ level: opts.logLevel ?? 'info', component: 'peer' });
-    const id = opts.peerId ?? randomBytes(8).toString('hex');
+    // Before listening, and before the identity file in it: a data dir that cannot be used fails the start with
+    // nothing left bound.
+    if (opts.dataDir !== undefined) prepareDataDir(opts.dataDir);
+    const identity: Identity =
+      typeof opts.identity === 'string'
+        ? loadOrCreateIdentity(opts.identity)
+        : opts.identity !== undefined
+          ? identityFromPrivateKey(opts.identity)
+          : opts.dataDir !== undefined
+            ? loadOrCreateIdentity(joinPath(opts.dataDir, 'identity.key'))
+            : generateIdentity();
+    const id = identity.id;
     const slots = opts.slots ?? availableParallelism();
     const speed = opts.speed ?? measureSpeed(100);
     const host = opts.host ?? '127.0.0.1';
     const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    // Before listening: a data dir that cannot be used must fail the start with nothing left bound.
     const removeDataDir = opts.dataDir === undefined;
     const dataDir = opts.dataDir ?? joinPath(tmpdir(), `ppp2p-peer-${id}`);
-    prepareDataDir(dataDir);
+    if (removeDataDir) prepareDataDir(dataDir);
     const server = opts.tls !== undefined ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createHttpServer();
     server.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
@@ -183,8 +205,8 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 0);
     const url = opts.advertiseUrl ?? `${opts.tls !== undefined ? 'wss' : 'ws'}://${advertisedHost(host)}:${port}`;
-    const wss = new WebSocketServer({ server, maxPayload: maxFrameBytes, perMessageDeflate: false, clientTracking: false });
-    const pc = new PeerController({ id, url, server, wss, opts, log, slots, speed, dataDir, removeDataDir });
+    const wss = new WebSocketServer({ server, maxPayload: maxFrameBytes + AEAD_OVERHEAD, perMessageDeflate: false, clientTracking: false });
+    const pc = new PeerController({ id, identity, url, server, wss, opts, log, slots, speed, dataDir, removeDataDir });
     wss.on('connection', (ws, req) => pc.#accept(ws, req, opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS));
     wss.on('error', (err) => log.error(`WebSocket server error: ${err.message}`));
     log.info(`listening on ${url}`, { peer: id, slots, speed });
@@ -290,7 +312,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     let channelBinding: Uint8Array | undefined;
     if (this.#tls) channelBinding = (req.socket as TLSSocket).exportKeyingMaterial(32, TLS_EXPORTER_LABEL, Buffer.alloc(0));
     this.#handshaking.add(ws);
-    acceptHandshake(ws, { swarmKey: this.#swarmKey, peerId: this.id, channelBinding, timeoutMs: handshakeTimeoutMs }, (r) => {
+    acceptHandshake(ws, { swarmKey: this.#swarmKey, identity: this.#identity, channelBinding, timeoutMs: handshakeTimeoutMs }, (r) => {
       ws.removeAllListeners('error');
       return new Connection({
         ...r,
@@ -375,7 +397,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const conn = await connect(url, {
       swarmKey: this.#swarmKey,
       role: 'peer',
-      peerId: this.id,
+      identity: this.#identity,
       url: this.url,
       timeoutMs,
       maxFrameBytes: this.#maxFrameBytes,

@@ -11,8 +11,10 @@ import { claimHeadRoom } from './msg-batch.ts';
  * The protocol version both sides of a handshake must speak. Raise it on any incompatible wire change.
  * 3: `exec-error` carries a `code` (ERR_NOT_ENROLLED, ERR_CHECKPOINT_UNAVAILABLE) that the deployer acts on,
  * where version 2 matched the error's name.
+ * 4: the handshake carries Ed25519 identity keys (the peer id is derived from the key, signed transcript) and
+ * X25519 ephemeral keys; every frame after it is AES-256-GCM sealed (secure-channel.ts).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Default maximum frame size: 64 MiB (the WebSocket maxPayload of daemons and clients). */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** Handshake frames are tiny; before authentication anything larger is refused. */

@@ -3,7 +3,7 @@
  * rule that a frame which is not a valid message closes this connection (code + one log line) and nothing else.
  *
  * ```ts
- * const conn = await connect('ws://127.0.0.1:7420', { swarmKey, role: 'client', peerId: 'app-1' });
+ * const conn = await connect('ws://127.0.0.1:7420', { swarmKey, role: 'client' });   // identity: ephemeral unless given
  * const reply = await conn.request({ t: 'members' });      // typed MessageOf<'members-reply'>: { t, re, self, peers }
  * conn.onMessage((msg) => { ... });  conn.onClose((code, reason) => { ... });
  * conn.close(1000, 'done');
@@ -15,6 +15,8 @@ import { CloseCode, ConnectionClosedError, HandshakeError, OptionError, Protocol
 import { createLogger, type Logger } from './log.ts';
 import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame } from './codec.ts';
 import { checkSwarmKey, closeReason, initiateHandshake, toBuffer, type HandshakeResult } from './handshake.ts';
+import { generateIdentity, type Identity } from './identity.ts';
+import { AEAD_OVERHEAD, type SecureChannel } from './secure-channel.ts';
 import { checkReply, isHandshakeMessage, type Message, type ReplyOf, type RequestInputOf, type RequestType, type Role } from './messages.ts';
 
 /** Default time a `request` waits for its reply. */
@@ -63,8 +65,10 @@ interface Pending {
 }
 
 export class Connection {
-  /** The other side's id: a daemon's peer id, or the id an application's client chose. */
+  /** The other side's id, derived from the identity key that signed its half of the handshake (identity.ts). */
   readonly remoteId: string;
+  /** The other side's raw 32-byte Ed25519 identity key. */
+  readonly remoteKey: Buffer;
   /** 'peer' if the initiator is a daemon, 'client' if it is an application's SDK. */
   readonly role: Role;
   /** The other side's listening URL when known (a peer's announced URL, or the URL dialled). */
@@ -76,6 +80,8 @@ export class Connection {
   readonly traffic: TrafficCounters = newTrafficCounters();
 
   #ws: WebSocket;
+  /** Seals what is sent and opens what is received; undefined only for the benchmarks' plaintext baseline. */
+  #channel: SecureChannel | undefined;
   #log: Logger;
   #maxFrameBytes: number;
   #requestTimeoutMs: number;
@@ -93,6 +99,8 @@ export class Connection {
   /** @internal Use `connect()` or the PeerController; a Connection exists only once authenticated. */
   constructor(init: ConnectionInit) {
     this.remoteId = init.remoteId;
+    this.remoteKey = init.remoteKey;
+    this.#channel = init.channel;
     this.role = init.role;
     this.remoteUrl = init.remoteUrl;
     this.direction = init.direction;
@@ -133,8 +141,9 @@ export class Connection {
     if (frame.length > this.#maxFrameBytes) {
       throw new ProtocolError('ERR_FRAME_TOO_LARGE', `'${msg.t}' message of ${frame.length} bytes exceeds the maximum frame size of ${this.#maxFrameBytes}`);
     }
-    this.#count('sent', frame.length);
-    this.#ws.send(frame);
+    const out = this.#channel === undefined ? frame : this.#channel.seal(frame);
+    this.#count('sent', out.length);
+    this.#ws.send(out);
   }
 
   /**
@@ -244,11 +253,12 @@ export class Connection {
 
   #receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (this.#closed !== undefined || this.#closeSent) return;
-    const bytes = toBuffer(data);
-    this.#count('received', bytes.length);
+    const sealed = toBuffer(data);
+    this.#count('received', sealed.length);
     let msg: Message;
     try {
-      if (!isBinary) throw new ProtocolError('ERR_FRAME_TEXT', `text frame of ${bytes.length} bytes; the protocol uses binary frames`);
+      if (!isBinary) throw new ProtocolError('ERR_FRAME_TEXT', `text frame of ${sealed.length} bytes; the protocol uses binary frames`);
+      const bytes = this.#channel === undefined ? sealed : this.#channel.open(sealed);
       msg = decodeFrame(bytes, this.#maxFrameBytes);
       if (isHandshakeMessage(msg)) throw new ProtocolError('ERR_UNEXPECTED_MESSAGE', `'${msg.t}' after the handshake`);
     } catch (err) {
@@ -333,8 +343,11 @@ export interface ConnectOptions {
   swarmKey: Uint8Array;
   /** 'client' for an application's SDK, 'peer' for a daemon. */
   role: Role;
-  /** This side's id (a daemon's peer id; any stable id for a client, 1-64 of [A-Za-z0-9._:-]). */
-  peerId: string;
+  /**
+   * This side's identity (identity.ts): its id is derived from the public key and it signs the handshake.
+   * @default a fresh ephemeral identity for this connection
+   */
+  identity?: Identity;
   /** The URL this side listens on (daemons), announced to the acceptor. */
   url?: string;
   /** Time for the socket to open and the handshake to complete. @default 10000 */
@@ -375,7 +388,7 @@ export function connect(url: string, opts: ConnectOptions): Promise<Connection> 
   const log = opts.log ?? createLogger({ level: 'warn', component: 'connection' });
   const tlsUrl = url.startsWith('wss://');
   const ws = new WebSocket(url, {
-    maxPayload: maxFrameBytes,
+    maxPayload: maxFrameBytes + AEAD_OVERHEAD,
     perMessageDeflate: false,
     handshakeTimeout: timeoutMs,
     // Client frames carry an all-zero masking key, which both ends of ws skip: masking defends HTTP proxies
@@ -419,7 +432,7 @@ export function connect(url: string, opts: ConnectOptions): Promise<Connection> 
         ws,
         {
           swarmKey: opts.swarmKey,
-          peerId: opts.peerId,
+          identity: opts.identity ?? generateIdentity(),
           role: opts.role,
           url: opts.url,
           dialledUrl: url,

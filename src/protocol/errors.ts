@@ -37,6 +37,8 @@ export const ErrorCode = {
   UNEXPECTED_MESSAGE: 'ERR_UNEXPECTED_MESSAGE',
   /** A valid message that the sender's role may not send. */
   FORBIDDEN_FOR_ROLE: 'ERR_FORBIDDEN_FOR_ROLE',
+  /** An encrypted frame that failed authentication: tampered, replayed, reordered or truncated (secure-channel.ts). */
+  FRAME_AUTH: 'ERR_FRAME_AUTH',
 
   // ── authentication of a new connection: HandshakeError ──
   /** The other side's proof did not verify, or it refused ours (close code 4401): the swarm keys differ. */
@@ -159,7 +161,7 @@ export const CloseCode = {
   FRAME_TOO_LARGE: 1009,
   /** A frame was not a valid message: garbage, truncated, unknown type, missing or mistyped field. */
   PROTOCOL_ERROR: 4400,
-  /** The other side does not hold the swarm key (its proof did not verify). */
+  /** The other side does not hold the swarm key (its proof did not verify), or its identity signature or claimed id did not. */
   AUTH_FAILED: 4401,
   /** A valid message that this role may not send (e.g. membership gossip from an application's client). */
   FORBIDDEN: 4403,
@@ -182,7 +184,8 @@ export type ProtocolErrorCode =
   | typeof ErrorCode.UNKNOWN_TYPE
   | typeof ErrorCode.INVALID_FIELD
   | typeof ErrorCode.UNEXPECTED_MESSAGE
-  | typeof ErrorCode.FORBIDDEN_FOR_ROLE;
+  | typeof ErrorCode.FORBIDDEN_FOR_ROLE
+  | typeof ErrorCode.FRAME_AUTH;
 
 /** A frame received from the wire is not an acceptable message; the connection that sent it is closed with `closeCode`. */
 export class ProtocolError extends Error {
@@ -423,6 +426,7 @@ export const ERROR_FAMILIES = {
     ErrorCode.INVALID_FIELD,
     ErrorCode.UNEXPECTED_MESSAGE,
     ErrorCode.FORBIDDEN_FOR_ROLE,
+    ErrorCode.FRAME_AUTH,
   ],
   HandshakeError: [ErrorCode.AUTH_FAILED, ErrorCode.VERSION_MISMATCH, ErrorCode.HANDSHAKE_TIMEOUT, ErrorCode.HANDSHAKE_FAILED],
   ConnectionClosedError: [ErrorCode.CONNECTION_CLOSED],

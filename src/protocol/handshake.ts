@@ -1,28 +1,35 @@
 /**
- * The handshake: versioned, mutual challenge-response authentication with the swarm key.
+ * The handshake: versioned, mutual authentication with the swarm key (who may join) and with each side's Ed25519
+ * identity key (who is who), and the session keys that encrypt every later frame (secure-channel.ts).
  *
  * ```text
- * initiator                                         acceptor
- *   hello     { v, role, peerId, nonce: nI, url? }  →       version checked first: a mismatch closes 4426
- *             ←  challenge { v, peerId, nonce: nA }
- *   auth      { proof: HMAC(key, T('initiator')) }  →       verify, else close 4401 + one log line
- *             ←  welcome { proof: HMAC(key, T('acceptor')) }
- *   verify, else close 4401
+ * initiator                                                        acceptor
+ *   hello     { v, role, peerId, key: KI, eph: EI, nonce: nI, url? }  →    version checked first: a mismatch closes 4426;
+ *                                                                          peerId ≠ id(KI) closes 4401
+ *             ←  challenge { v, peerId, key: KA, eph: EA, nonce: nA }      (initiator: peerId ≠ id(KA) closes 4401)
+ *   auth      { proof: HMAC(swarmKey, 'initiator', H), sig: Sign(kI, 'initiator', H) }  →   verify both, else 4401
+ *             ←  welcome { proof: HMAC(swarmKey, 'acceptor', H), sig: Sign(kA, 'acceptor', H) }
+ *   verify both, else close 4401; from here every frame both ways is AES-256-GCM sealed
  * ```
- * The initiator proves first, so the daemon never hands a proof of any kind to a side that has not shown it
- * holds the key, and a client with a wrong key sees the daemon's refusal (4401).
- * T(prover) is a length-prefixed transcript of: a domain label, the protocol version, the prover's side, the
- * initiator's role and id, the acceptor's id, both nonces and, on TLS, the TLS exporter value of this very
- * session (channel binding: a man in the middle terminating TLS on both sides sees two different values, so
- * proofs cannot be relayed). Each side proves with fresh nonces from the other, so a recorded proof is useless;
- * the side label keeps a proof from being reflected back. The key never crosses the wire; proofs are compared
- * in constant time. Before `welcome` nothing is dispatched: the caller only gets a connection on success.
+ * H = SHA-256 of the length-prefixed transcript: a domain label, the protocol version, the initiator's role,
+ * KI, EI, KA, EA (identity and ephemeral X25519 public keys of both sides), nI, nA, the initiator's announced URL
+ * and, on TLS, the TLS exporter value of this very session (channel binding). The HMAC proves the swarm key; the
+ * signature proves the identity key whose id (identity.ts: peerIdOf) the connection is then known by, so an id
+ * can no longer be claimed. The initiator proves first, so the daemon never hands a proof of any kind to a side
+ * that has not shown it holds the swarm key. Fresh nonces and ephemeral keys on both sides make a recorded proof
+ * or signature useless; the side label keeps one from being reflected back; channel binding keeps a TLS man in
+ * the middle from relaying. Session keys: HKDF-SHA256(ikm = X25519(own eph, remote eph), salt = swarm key,
+ * info = label || H), 64 bytes: initiator→acceptor key, then acceptor→initiator key. The swarm key never crosses
+ * the wire; proofs are compared in constant time. Before `welcome` nothing is dispatched: the caller only gets a
+ * connection on success.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { CloseCode, HandshakeError, ProtocolError } from './errors.ts';
 import { decodeValue, encodeFrame, MAX_HANDSHAKE_FRAME_BYTES, PROTOCOL_VERSION } from './codec.ts';
+import { peerIdOf, signWith, verifySignature, type Identity } from './identity.ts';
 import { validateMessage, type Message, type Role } from './messages.ts';
+import { plaintextForBench, SecureChannel, SESSION_KEY_BYTES } from './secure-channel.ts';
 
 /** The swarm key is 32 random bytes (`ppp2p keygen`). */
 export const SWARM_KEY_BYTES = 32;
@@ -30,20 +37,27 @@ export const SWARM_KEY_BYTES = 32;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
 const NONCE_BYTES = 32;
 const DOMAIN = 'ppp2p-handshake';
+const SESSION_INFO = 'ppp2p-session-keys';
+/** DER SubjectPublicKeyInfo prefix of an X25519 key (RFC 8410); the raw 32-byte key follows. */
+const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
 export interface HandshakeResult {
-  /** The other side's peer id (a daemon's id, or the id an application's client chose). */
+  /** The other side's peer id, derived from the identity key that signed its half of the transcript. */
   remoteId: string;
+  /** The other side's raw 32-byte Ed25519 public key. */
+  remoteKey: Buffer;
   /** The initiator's role; on the initiating side, the role it announced. */
   role: Role;
   /** The listening URL a peer announced in its hello (acceptor side), or the URL dialled (initiator side). */
   remoteUrl: string | undefined;
+  /** The session's frame encryption; undefined only with PPP2P_INSECURE_PLAINTEXT_FOR_BENCH=1 (benchmarks). */
+  channel: SecureChannel | undefined;
 }
 
 export interface HandshakeOptions {
   swarmKey: Uint8Array;
-  /** This side's id. */
-  peerId: string;
+  /** This side's identity: its id is derived from the public key, and it signs the transcript. */
+  identity: Identity;
   /** TLS exporter keying material of this session, or undefined on plain ws. */
   channelBinding?: Uint8Array;
   /** @default 5000 */
@@ -60,6 +74,20 @@ export interface InitiateOptions extends HandshakeOptions {
   dialledUrl?: string;
 }
 
+/** Everything both sides sign and prove over. @internal exported for tests */
+export interface Transcript {
+  v: number;
+  role: Role;
+  initiatorKey: Uint8Array;
+  initiatorEph: Uint8Array;
+  acceptorKey: Uint8Array;
+  acceptorEph: Uint8Array;
+  nI: Uint8Array;
+  nA: Uint8Array;
+  url?: string;
+  channelBinding?: Uint8Array;
+}
+
 /** Checks a swarm key's length; throws with a message saying how to make one. */
 export function checkSwarmKey(key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.length !== SWARM_KEY_BYTES) {
@@ -69,12 +97,9 @@ export function checkSwarmKey(key: Uint8Array): void {
   }
 }
 
-/** The proof one side sends: HMAC-SHA256 under the swarm key over the whole transcript. @internal exported for tests */
-export function computeProof(
-  key: Uint8Array,
-  t: { v: number; prover: 'initiator' | 'acceptor'; role: Role; initiatorId: string; acceptorId: string; nI: Uint8Array; nA: Uint8Array; channelBinding?: Uint8Array },
-): Buffer {
-  const h = createHmac('sha256', key);
+/** SHA-256 of the length-prefixed transcript. @internal exported for tests */
+export function transcriptHash(t: Transcript): Buffer {
+  const h = createHash('sha256');
   const part = (b: Uint8Array | string): void => {
     const buf = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
     const len = Buffer.alloc(4);
@@ -84,14 +109,62 @@ export function computeProof(
   };
   part(DOMAIN);
   part(String(t.v));
-  part(t.prover);
   part(t.role);
-  part(t.initiatorId);
-  part(t.acceptorId);
+  part(t.initiatorKey);
+  part(t.initiatorEph);
+  part(t.acceptorKey);
+  part(t.acceptorEph);
   part(t.nI);
   part(t.nA);
+  part(t.url ?? '');
   part(t.channelBinding ?? new Uint8Array(0));
   return h.digest();
+}
+
+function labelled(label: string, prover: 'initiator' | 'acceptor', th: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(`${DOMAIN}/${label}/${prover}/`, 'utf8'), th]);
+}
+
+/** The swarm-key proof one side sends: HMAC-SHA256 under the swarm key over the transcript hash. @internal exported for tests */
+export function computeProof(key: Uint8Array, prover: 'initiator' | 'acceptor', th: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(labelled('proof', prover, th)).digest();
+}
+
+/** The identity signature one side sends: Ed25519 over the transcript hash. @internal exported for tests */
+export function signTranscript(identity: Identity, prover: 'initiator' | 'acceptor', th: Uint8Array): Buffer {
+  return signWith(identity, labelled('sig', prover, th));
+}
+
+export function verifyTranscript(publicKey: Uint8Array, prover: 'initiator' | 'acceptor', th: Uint8Array, sig: Uint8Array): boolean {
+  return verifySignature(publicKey, labelled('sig', prover, th), sig);
+}
+
+/** A fresh X25519 key pair for one handshake: the private key and the raw 32-byte public key. */
+function ephemeral(): { privateKey: KeyObject; raw: Buffer } {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  return { privateKey, raw: Buffer.from(spki.subarray(spki.length - 32)) };
+}
+
+/**
+ * The two directional session keys; undefined if the remote ephemeral key is unusable (not on the curve, or a
+ * low-order point giving an all-zero secret). @internal exported for tests
+ */
+export function sessionKeys(swarmKey: Uint8Array, own: KeyObject, remoteEph: Uint8Array, th: Uint8Array): { i2a: Buffer; a2i: Buffer } | undefined {
+  let secret: Buffer;
+  try {
+    const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, remoteEph]), format: 'der', type: 'spki' });
+    secret = diffieHellman({ privateKey: own, publicKey });
+  } catch {
+    return undefined;
+  }
+  if (secret.every((b) => b === 0)) return undefined;
+  const okm = Buffer.from(hkdfSync('sha256', secret, swarmKey, Buffer.concat([Buffer.from(SESSION_INFO, 'utf8'), th]), 2 * SESSION_KEY_BYTES));
+  return { i2a: okm.subarray(0, SESSION_KEY_BYTES), a2i: okm.subarray(SESSION_KEY_BYTES) };
+}
+
+function authFailed(reason: string): HandshakeError {
+  return new HandshakeError('ERR_AUTH_FAILED', reason, CloseCode.AUTH_FAILED, reason);
 }
 
 /** Constant-time comparison of two proofs (different lengths compare unequal without leaking where). */
@@ -221,22 +294,45 @@ export function acceptHandshake<T>(ws: WebSocket, opts: HandshakeOptions, onSucc
     ws,
     opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     (fail, done) => {
-      let transcript: Omit<Parameters<typeof computeProof>[1], 'prover'> | undefined;
+      let state: { th: Buffer; eph: KeyObject; remoteEph: Uint8Array; remoteKey: Buffer; remoteId: string; role: Role; url: string | undefined } | undefined;
       return (msg) => {
-        if (transcript === undefined) {
+        if (state === undefined) {
           if (msg.t !== 'hello') return fail(unexpected(msg, 'hello'));
+          const remoteId = peerIdOf(msg.key);
+          if (msg.peerId !== remoteId) return fail(authFailed(`hello claims peer id ${msg.peerId} but its identity key's id is ${remoteId}`));
           const nA = randomBytes(NONCE_BYTES);
-          transcript = { v, role: msg.role, initiatorId: msg.peerId, acceptorId: opts.peerId, nI: msg.nonce, nA, channelBinding: opts.channelBinding };
-          result = { remoteId: msg.peerId, role: msg.role, remoteUrl: msg.url };
-          send(ws, { t: 'challenge', v, peerId: opts.peerId, nonce: nA });
+          const eph = ephemeral();
+          const th = transcriptHash({
+            v,
+            role: msg.role,
+            initiatorKey: msg.key,
+            initiatorEph: msg.eph,
+            acceptorKey: opts.identity.publicKey,
+            acceptorEph: eph.raw,
+            nI: msg.nonce,
+            nA,
+            url: msg.url,
+            channelBinding: opts.channelBinding,
+          });
+          state = { th, eph: eph.privateKey, remoteEph: msg.eph, remoteKey: Buffer.from(msg.key), remoteId, role: msg.role, url: msg.url };
+          send(ws, { t: 'challenge', v, peerId: opts.identity.id, key: opts.identity.publicKey, eph: eph.raw, nonce: nA });
           return;
         }
         if (msg.t !== 'auth') return fail(unexpected(msg, 'auth'));
-        if (!proofsEqual(msg.proof, computeProof(opts.swarmKey, { ...transcript, prover: 'initiator' }))) {
-          const reason = 'authentication failed: wrong swarm key';
-          return fail(new HandshakeError('ERR_AUTH_FAILED', reason, CloseCode.AUTH_FAILED, reason));
+        if (!proofsEqual(msg.proof, computeProof(opts.swarmKey, 'initiator', state.th))) return fail(authFailed('authentication failed: wrong swarm key'));
+        if (!verifyTranscript(state.remoteKey, 'initiator', state.th, msg.sig)) {
+          return fail(authFailed(`authentication failed: the signature of ${state.remoteId} does not verify with its identity key`));
         }
-        send(ws, { t: 'welcome', proof: computeProof(opts.swarmKey, { ...transcript, prover: 'acceptor' }) });
+        const keys = sessionKeys(opts.swarmKey, state.eph, state.remoteEph, state.th);
+        if (keys === undefined) return fail(authFailed('authentication failed: unusable ephemeral key'));
+        result = {
+          remoteId: state.remoteId,
+          remoteKey: state.remoteKey,
+          role: state.role,
+          remoteUrl: state.url,
+          channel: plaintextForBench() ? undefined : new SecureChannel(keys.a2i, keys.i2a),
+        };
+        send(ws, { t: 'welcome', proof: computeProof(opts.swarmKey, 'acceptor', state.th), sig: signTranscript(opts.identity, 'acceptor', state.th) });
         done();
       };
     },
@@ -248,30 +344,64 @@ export function acceptHandshake<T>(ws: WebSocket, opts: HandshakeOptions, onSucc
 export function initiateHandshake<T>(ws: WebSocket, opts: InitiateOptions, onSuccess: (r: HandshakeResult) => T): Promise<T> {
   const v = opts.protocolVersion ?? PROTOCOL_VERSION;
   const nI = randomBytes(NONCE_BYTES);
+  const eph = ephemeral();
   let result: HandshakeResult | undefined;
   const promise = run(
     ws,
     opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     (fail, done) => {
-      let transcript: Omit<Parameters<typeof computeProof>[1], 'prover'> | undefined;
+      let state: { th: Buffer; remoteKey: Buffer; remoteId: string; keys: { i2a: Buffer; a2i: Buffer } } | undefined;
       return (msg) => {
-        if (transcript === undefined) {
+        if (state === undefined) {
           if (msg.t !== 'challenge') return fail(unexpected(msg, 'challenge'));
-          transcript = { v, role: opts.role, initiatorId: opts.peerId, acceptorId: msg.peerId, nI, nA: msg.nonce, channelBinding: opts.channelBinding };
-          result = { remoteId: msg.peerId, role: opts.role, remoteUrl: opts.dialledUrl };
-          send(ws, { t: 'auth', proof: computeProof(opts.swarmKey, { ...transcript, prover: 'initiator' }) });
+          const remoteId = peerIdOf(msg.key);
+          if (msg.peerId !== remoteId) return fail(authFailed(`challenge claims peer id ${msg.peerId} but its identity key's id is ${remoteId}`));
+          const th = transcriptHash({
+            v,
+            role: opts.role,
+            initiatorKey: opts.identity.publicKey,
+            initiatorEph: eph.raw,
+            acceptorKey: msg.key,
+            acceptorEph: msg.eph,
+            nI,
+            nA: msg.nonce,
+            url: opts.url,
+            channelBinding: opts.channelBinding,
+          });
+          const keys = sessionKeys(opts.swarmKey, eph.privateKey, msg.eph, th);
+          if (keys === undefined) return fail(authFailed('authentication failed: unusable ephemeral key'));
+          state = { th, remoteKey: Buffer.from(msg.key), remoteId, keys };
+          send(ws, { t: 'auth', proof: computeProof(opts.swarmKey, 'initiator', th), sig: signTranscript(opts.identity, 'initiator', th) });
           return;
         }
         if (msg.t !== 'welcome') return fail(unexpected(msg, 'welcome'));
-        if (!proofsEqual(msg.proof, computeProof(opts.swarmKey, { ...transcript, prover: 'acceptor' }))) {
-          const reason = 'authentication failed: the other side does not hold our swarm key';
-          return fail(new HandshakeError('ERR_AUTH_FAILED', reason, CloseCode.AUTH_FAILED, reason));
+        if (!proofsEqual(msg.proof, computeProof(opts.swarmKey, 'acceptor', state.th))) {
+          return fail(authFailed('authentication failed: the other side does not hold our swarm key'));
         }
+        if (!verifyTranscript(state.remoteKey, 'acceptor', state.th, msg.sig)) {
+          return fail(authFailed(`authentication failed: the signature of ${state.remoteId} does not verify with its identity key`));
+        }
+        result = {
+          remoteId: state.remoteId,
+          remoteKey: state.remoteKey,
+          role: opts.role,
+          remoteUrl: opts.dialledUrl,
+          channel: plaintextForBench() ? undefined : new SecureChannel(state.keys.i2a, state.keys.a2i),
+        };
         done();
       };
     },
     () => onSuccess(result!),
   );
-  send(ws, { t: 'hello', v, role: opts.role, peerId: opts.peerId, nonce: nI, ...(opts.url !== undefined ? { url: opts.url } : {}) });
+  send(ws, {
+    t: 'hello',
+    v,
+    role: opts.role,
+    peerId: opts.identity.id,
+    key: opts.identity.publicKey,
+    eph: eph.raw,
+    nonce: nI,
+    ...(opts.url !== undefined ? { url: opts.url } : {}),
+  });
   return promise;
 }

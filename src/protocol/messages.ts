@@ -37,6 +37,9 @@ export { f, type Infer, type MessageSchemas, type MessagesOf } from './schema.ts
 export type Role = 'peer' | 'client';
 
 const proof = f.bytes({ length: 32 });
+/** Raw Ed25519 (identity) or X25519 (ephemeral) public key. */
+const publicKey = f.bytes({ length: 32 });
+const signature = f.bytes({ length: 64 });
 
 /** One member as the participation manager gossips it. */
 export const memberRecordSchema = {
@@ -76,13 +79,14 @@ const piggyback = f.optional(f.array(f.object(memberRecordSchema), { max: 64 }))
 /** Handshake messages (handshake.ts): exchanged before authentication, refused after it. */
 export const handshakeMessages = {
   /** Initiator → acceptor. `v` is checked before anything else, so it must stay the first thing we read. */
-  hello: { v: f.uint, role: f.literal('peer', 'client'), peerId: f.peerId, nonce: proof, url: f.optional(f.url) },
-  /** Acceptor → initiator: its id and its nonce. */
-  challenge: { v: f.uint, peerId: f.peerId, nonce: proof },
-  /** Initiator → acceptor: the initiator's proof that it holds the swarm key. */
-  auth: { proof },
-  /** Acceptor → initiator: the initiator is authenticated; here is the acceptor's own proof. */
-  welcome: { proof },
+  /** `peerId` must be the id derived from `key` (identity.ts), else the hello is refused (4401). */
+  hello: { v: f.uint, role: f.literal('peer', 'client'), peerId: f.peerId, key: publicKey, eph: publicKey, nonce: proof, url: f.optional(f.url) },
+  /** Acceptor → initiator: its id (derived from `key`), identity key, ephemeral key and nonce. */
+  challenge: { v: f.uint, peerId: f.peerId, key: publicKey, eph: publicKey, nonce: proof },
+  /** Initiator → acceptor: the initiator's proof that it holds the swarm key, and its identity's signature of the transcript. */
+  auth: { proof, sig: signature },
+  /** Acceptor → initiator: the initiator is authenticated; here are the acceptor's own proof and signature. */
+  welcome: { proof, sig: signature },
 } satisfies MessageSchemas;
 
 /** Messages of the daemon's network layer (connections, participation manager). */

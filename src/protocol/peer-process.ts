@@ -20,7 +20,6 @@ export interface PeerProcessConfig {
   /** Remove `dataDir` when the child exits (it belongs to this child only). @default false */
   removeDataDir?: boolean;
   logLevel?: LogLevel;
-  peerId?: string;
   /** Heap limit per thread in MB. @default 512 */
   memoryLimitMb?: number;
   /** Paths to remove when the parent dies without stopping this child (files the parent can no longer remove). */

@@ -70,7 +70,7 @@ export class TestSwarm {
   }
 
   async members(p: PeerProcess): Promise<PeerInfo[]> {
-    const conn = await connect(p.url, { swarmKey: this.key, role: 'client', peerId: `test-${randomBytes(3).toString('hex')}` });
+    const conn = await connect(p.url, { swarmKey: this.key, role: 'client' });
     try {
       const reply = await conn.request({ t: 'members' });
       if (reply.t !== 'members-reply') throw new Error(`unexpected ${reply.t}`);

@@ -37,7 +37,7 @@ async function peer(opts: Partial<PeerControllerOptions> = {}): Promise<PeerCont
 }
 
 async function client(pc: PeerController, opts: { maxFrameBytes?: number } = {}): Promise<Connection> {
-  const c = await connect(pc.url, { swarmKey: key, role: 'client', peerId: `c-${clients.length}`, ...opts });
+  const c = await connect(pc.url, { swarmKey: key, role: 'client', ...opts });
   clients.push(c);
   return c;
 }

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentity } from '../../src/protocol/identity.ts';
 import { connect } from '../../src/protocol/connection.ts';
 import { HandshakeError } from '../../src/protocol/errors.ts';
 import { PROTOCOL_VERSION } from '../../src/protocol/codec.ts';
@@ -52,10 +53,11 @@ describe('a swarm of three daemons started through one seed', () => {
     for (const d of [a, b, c]) await waitFor(async () => alive(await shared.members(d)).join() === ids, 5000, 'convergence');
     const before = (await shared.members(a)).find((p) => p.id === c.peerId)!;
     // An authenticated peer tells A that C is suspect at C's current incarnation (what a probe that timed out would do).
-    const accuser = await shared.client(a, 'peer', 'accuser-0001');
+    const accuserId = generateIdentity();
+    const accuser = await shared.client(a, 'peer', accuserId);
     const rumour: MemberRecord = { id: c.peerId, url: c.url, inc: before.incarnation, state: 'suspect', slots: before.slots, free: before.freeSlots, speed: before.speed, mv: 0 };
     accuser.send({ t: 'gossip', g: [rumour] });
-    await waitFor(() => a.stderr().includes(`peer ${c.peerId} suspected by accuser-0001`), 2000, 'A to suspect C');
+    await waitFor(() => a.stderr().includes(`peer ${c.peerId} suspected by ${accuserId.id}`), 2000, 'A to suspect C');
     // C hears of it (A pushes a suspicion to the suspect itself), raises its incarnation, and everyone clears it.
     await waitFor(() => c.stderr().includes('refuting'), 2000, 'C to refute');
     const deadline = performance.now() + 1500; // twice the suspicion timeout
@@ -74,7 +76,7 @@ describe('a swarm of three daemons started through one seed', () => {
   });
 
   it('refuses a client with a wrong swarm key: the client sees close code 4401, the daemon logs one line', async () => {
-    const err = await connect(b.url, { swarmKey: Buffer.alloc(32, 7), role: 'client', peerId: 'intruder' }).catch((e: unknown) => e);
+    const err = await connect(b.url, { swarmKey: Buffer.alloc(32, 7), role: 'client' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HandshakeError);
     expect(err).toMatchObject({ code: 'ERR_AUTH_FAILED', closeCode: 4401, closeReason: 'authentication failed: wrong swarm key' });
     await waitFor(() => b.stderr().includes('ERR_AUTH_FAILED'), 2000, 'the refusal log line');
@@ -84,7 +86,7 @@ describe('a swarm of three daemons started through one seed', () => {
   });
 
   it('refuses another protocol version with a close reason naming both versions', async () => {
-    const err = await connect(b.url, { swarmKey: shared.key, role: 'client', peerId: 'future', protocolVersion: PROTOCOL_VERSION + 41 }).catch((e: unknown) => e);
+    const err = await connect(b.url, { swarmKey: shared.key, role: 'client', protocolVersion: PROTOCOL_VERSION + 41 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HandshakeError);
     expect(err).toMatchObject({ code: 'ERR_VERSION_MISMATCH', closeCode: 4426 });
     expect((err as HandshakeError).closeReason).toBe(
@@ -174,7 +176,7 @@ describe('daemons that are killed, stopped or misconfigured', () => {
     const line = await new Promise<string>((r) => proc.stdout.once('data', (d: Buffer) => r(d.toString())));
     const { url, event } = JSON.parse(line) as { url: string; event: string };
     expect(event).toBe('listening');
-    const conn = await connect(url, { swarmKey: swarm.key, role: 'client', peerId: 'env-check' });
+    const conn = await connect(url, { swarmKey: swarm.key, role: 'client' });
     conn.close();
     proc.kill('SIGKILL');
     await new Promise((r) => proc.once('exit', r));

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateIdentity, type Identity } from '../../src/protocol/identity.ts';
 import { connect, type Connection } from '../../src/protocol/connection.ts';
 import type { PeerInfo } from '../../src/protocol/messages.ts';
 
@@ -61,8 +62,8 @@ export class Swarm {
   }
 
   /** An authenticated client connection (closed by cleanup()). */
-  async client(d: Daemon, role: 'client' | 'peer' = 'client', id = `test-${randomBytes(4).toString('hex')}`): Promise<Connection> {
-    const conn = await connect(d.url, { swarmKey: this.key, role, peerId: id });
+  async client(d: Daemon, role: 'client' | 'peer' = 'client', identity: Identity = generateIdentity()): Promise<Connection> {
+    const conn = await connect(d.url, { swarmKey: this.key, role, identity });
     this.#clients.push(conn);
     return conn;
   }

@@ -187,7 +187,7 @@ export class FaultSwarm {
 
   /** Peer id → state, as the controller sees the membership. */
   async members(via: PeerProcess = this.#controller): Promise<Map<string, string>> {
-    const conn = await connect(via.url, { swarmKey: this.key, role: 'client', peerId: `ft-${randomBytes(3).toString('hex')}` });
+    const conn = await connect(via.url, { swarmKey: this.key, role: 'client' });
     try {
       const reply = await conn.request({ t: 'members' });
       if (reply.t !== 'members-reply') throw new Error(`unexpected ${reply.t}`);

@@ -24,11 +24,11 @@ function refusal(bytes: Uint8Array, max?: number): ProtocolError {
 describe('codec', () => {
   it('round-trips every kind of core message', () => {
     const msgs: Message[] = [
-      { t: 'hello', v: PROTOCOL_VERSION, role: 'client', peerId: 'app-1', nonce: Buffer.alloc(32, 1) },
-      { t: 'hello', v: PROTOCOL_VERSION, role: 'peer', peerId: 'p', nonce: Buffer.alloc(32), url: 'wss://h:1' },
-      { t: 'challenge', v: 1, peerId: 'p', nonce: Buffer.alloc(32, 2) },
-      { t: 'auth', proof: Buffer.alloc(32, 3) },
-      { t: 'welcome', proof: Buffer.alloc(32, 4) },
+      { t: 'hello', v: PROTOCOL_VERSION, role: 'client', peerId: 'app-1', key: Buffer.alloc(32, 5), eph: Buffer.alloc(32, 6), nonce: Buffer.alloc(32, 1) },
+      { t: 'hello', v: PROTOCOL_VERSION, role: 'peer', peerId: 'p', key: Buffer.alloc(32, 5), eph: Buffer.alloc(32, 6), nonce: Buffer.alloc(32), url: 'wss://h:1' },
+      { t: 'challenge', v: 1, peerId: 'p', key: Buffer.alloc(32, 7), eph: Buffer.alloc(32, 8), nonce: Buffer.alloc(32, 2) },
+      { t: 'auth', proof: Buffer.alloc(32, 3), sig: Buffer.alloc(64, 9) },
+      { t: 'welcome', proof: Buffer.alloc(32, 4), sig: Buffer.alloc(64, 10) },
       { t: 'error', re: 7, code: 'ERR_X', message: 'no' },
       { t: 'join', id: 1, member },
       { t: 'join-reply', re: 1, members: [member, { ...member, id: 'p-2', state: 'dead' }] },

@@ -11,6 +11,7 @@ import { WebSocket } from 'ws';
 import { CloseCode } from '../../src/protocol/errors.ts';
 import { encodeFrame } from '../../src/protocol/codec.ts';
 import { encodeMsgBatch } from '../../src/protocol/msg-batch.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
 import { initiateHandshake } from '../../src/protocol/handshake.ts';
 import { coreMessages, handshakeMessages, type Message } from '../../src/protocol/messages.ts';
 import { Swarm, waitFor, type Daemon } from '../daemon/helpers.ts';
@@ -51,7 +52,12 @@ function open(): Promise<WebSocket> {
 
 async function authenticated(): Promise<WebSocket> {
   const ws = await open();
-  return initiateHandshake(ws, { swarmKey: swarm.key, peerId: 'fuzzer', role: 'client' }, () => ws);
+  const channel = await initiateHandshake(ws, { swarmKey: swarm.key, identity: generateIdentity(), role: 'client' }, (r) => r.channel);
+  // Binary frames are sealed with the session key, so they reach the decoder (an unsealed one fails authentication).
+  const send = ws.send.bind(ws);
+  ws.send = ((data: Uint8Array | string, ...rest: unknown[]) =>
+    (send as (...a: unknown[]) => void)(typeof data === 'string' || channel === undefined ? data : channel.seal(data), ...rest)) as typeof ws.send;
+  return ws;
 }
 
 /** Sends `frames` and waits until the daemon closes the socket or `settleMs` passes. */
@@ -140,7 +146,7 @@ describe('protocol fuzzing against a live daemon', () => {
     await waitFor(() => daemon.stderr().split('\n').length - before >= 4, 2000, 'four log lines');
     const lines = daemon.stderr().split('\n').slice(before - 1).filter(Boolean);
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/WARN  connection: closing client fuzzer .*ERR_FRAME_GARBAGE.*\(4400\)/);
+    expect(lines[0]).toMatch(/WARN  connection: closing client [0-9a-f]{32} .*ERR_FRAME_GARBAGE.*\(4400\)/);
     expect(lines[1]).toMatch(/ERR_UNKNOWN_TYPE unknown message type "nope" \(4400\)/);
     expect(lines[2]).toMatch(/ERR_INVALID_FIELD invalid 'members' message: id: expected a non-negative integer, got a string of 1 characters \(4400\)/);
     expect(lines[3]).toMatch(/ERR_FRAME_TOO_LARGE/);

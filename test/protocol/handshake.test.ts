@@ -1,9 +1,10 @@
 /**
- * The handshake, against an in-process daemon and hand-driven sockets: mutual proof of the swarm key,
- * refusal codes, no key on the wire, no replay, nothing dispatched before authentication, TLS binding.
+ * The handshake, against an in-process daemon and hand-driven sockets: mutual proof of the swarm key and of each
+ * side's identity key (signed transcript, derived ids), refusal codes, no key on the wire, no replay, nothing
+ * dispatched before authentication, TLS binding, session keys.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import { CloseCode, HandshakeError } from '../../src/protocol/errors.ts';
 import { createLogger } from '../../src/protocol/log.ts';
 import { PeerController, type PeerControllerOptions } from '../../src/daemon/peer-controller.ts';
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION } from '../../src/protocol/codec.ts';
-import { checkSwarmKey, computeProof, initiateHandshake, proofsEqual } from '../../src/protocol/handshake.ts';
+import { checkSwarmKey, computeProof, initiateHandshake, proofsEqual, sessionKeys, signTranscript, transcriptHash, verifyTranscript, type Transcript } from '../../src/protocol/handshake.ts';
+import { generateIdentity, peerIdOf } from '../../src/protocol/identity.ts';
 import type { Message } from '../../src/protocol/messages.ts';
 
 const key = randomBytes(32);
@@ -56,29 +58,105 @@ function watch(ws: WebSocket): { frames: Message[]; closed: Promise<{ code: numb
 }
 
 const next = (ws: WebSocket): Promise<Message> => new Promise((r) => ws.once('message', (d: Buffer) => r(decodeFrame(d))));
-const hello = (v = PROTOCOL_VERSION, nonce = randomBytes(32)): Message => ({ t: 'hello', v, role: 'client', peerId: 'raw', nonce });
+const rawIdentity = generateIdentity();
+/** A fresh X25519 pair: the private key and the raw public key, as a hand-driven initiator needs. */
+function eph(): { privateKey: ReturnType<typeof generateKeyPairSync>['privateKey']; raw: Buffer } {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const der = publicKey.export({ format: 'der', type: 'spki' });
+  return { privateKey, raw: Buffer.from(der.subarray(der.length - 32)) };
+}
+const rawEph = eph();
+const hello = (v = PROTOCOL_VERSION, nonce = randomBytes(32), id = rawIdentity, e = rawEph.raw): Message => ({
+  t: 'hello',
+  v,
+  role: 'client',
+  peerId: id.id,
+  key: id.publicKey,
+  eph: e,
+  nonce,
+});
+/** The transcript a hand-driven initiator with `rawIdentity` and `rawEph` signs, given the daemon's challenge. */
+function transcriptFor(nonce: Buffer, challenge: Message, channelBinding?: Uint8Array): Transcript {
+  if (challenge.t !== 'challenge') throw new Error('expected a challenge');
+  return {
+    v: PROTOCOL_VERSION,
+    role: 'client',
+    initiatorKey: rawIdentity.publicKey,
+    initiatorEph: rawEph.raw,
+    acceptorKey: challenge.key,
+    acceptorEph: challenge.eph,
+    nI: nonce,
+    nA: challenge.nonce,
+    channelBinding,
+  };
+}
 
 describe('handshake proofs', () => {
-  const base = { v: 1, prover: 'initiator' as const, role: 'client' as const, initiatorId: 'a', acceptorId: 'b', nI: Buffer.alloc(32, 1), nA: Buffer.alloc(32, 2) };
+  const base: Transcript = {
+    v: 1,
+    role: 'client',
+    initiatorKey: Buffer.alloc(32, 1),
+    initiatorEph: Buffer.alloc(32, 2),
+    acceptorKey: Buffer.alloc(32, 3),
+    acceptorEph: Buffer.alloc(32, 4),
+    nI: Buffer.alloc(32, 5),
+    nA: Buffer.alloc(32, 6),
+  };
 
-  it('bind the key, both nonces, both ids, the role, the side and the TLS session', () => {
-    const p = computeProof(key, base);
+  it('bind the key, both nonces, both identity and ephemeral keys, the role, the side, the url and the TLS session', () => {
+    const th = transcriptHash(base);
+    const p = computeProof(key, 'initiator', th);
     expect(p).toHaveLength(32);
-    expect(proofsEqual(p, computeProof(key, { ...base }))).toBe(true);
+    expect(proofsEqual(p, computeProof(key, 'initiator', transcriptHash({ ...base })))).toBe(true);
     const variants = [
-      computeProof(randomBytes(32), base),
-      computeProof(key, { ...base, prover: 'acceptor' }),
-      computeProof(key, { ...base, role: 'peer' }),
-      computeProof(key, { ...base, initiatorId: 'x' }),
-      computeProof(key, { ...base, acceptorId: 'x' }),
-      computeProof(key, { ...base, nI: Buffer.alloc(32, 9) }),
-      computeProof(key, { ...base, nA: Buffer.alloc(32, 9) }),
-      computeProof(key, { ...base, v: 2 }),
-      computeProof(key, { ...base, channelBinding: Buffer.alloc(32, 5) }),
-      // Length-prefixed: moving a character from one id to the other changes the proof.
-      computeProof(key, { ...base, initiatorId: 'ab', acceptorId: '' }),
+      computeProof(randomBytes(32), 'initiator', th),
+      computeProof(key, 'acceptor', th),
+      ...(
+        [
+          { role: 'peer' },
+          { initiatorKey: Buffer.alloc(32, 9) },
+          { initiatorEph: Buffer.alloc(32, 9) },
+          { acceptorKey: Buffer.alloc(32, 9) },
+          { acceptorEph: Buffer.alloc(32, 9) },
+          { nI: Buffer.alloc(32, 9) },
+          { nA: Buffer.alloc(32, 9) },
+          { v: 2 },
+          { url: 'ws://x:1' },
+          { channelBinding: Buffer.alloc(32, 5) },
+          // Length-prefixed: moving bytes from one field to the next changes the proof.
+          { nI: Buffer.alloc(33, 5), nA: Buffer.alloc(31, 6) },
+        ] as Partial<Transcript>[]
+      ).map((d) => computeProof(key, 'initiator', transcriptHash({ ...base, ...d }))),
     ];
     for (const v of variants) expect(proofsEqual(p, v)).toBe(false);
+  });
+
+  it('sign the transcript hash with the identity key, side-labelled; the id is derived from the key', () => {
+    const me = generateIdentity();
+    expect(me.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(peerIdOf(me.publicKey)).toBe(me.id);
+    const th = transcriptHash(base);
+    const sig = signTranscript(me, 'initiator', th);
+    expect(verifyTranscript(me.publicKey, 'initiator', th, sig)).toBe(true);
+    expect(verifyTranscript(me.publicKey, 'acceptor', th, sig)).toBe(false);
+    expect(verifyTranscript(me.publicKey, 'initiator', transcriptHash({ ...base, v: 2 }), sig)).toBe(false);
+    expect(verifyTranscript(generateIdentity().publicKey, 'initiator', th, sig)).toBe(false);
+    expect(verifyTranscript(me.publicKey, 'initiator', th, Buffer.alloc(64))).toBe(false);
+  });
+
+  it('derive the same two directional session keys on both sides, refuse a low-order ephemeral key', () => {
+    const a = eph();
+    const b = eph();
+    const th = transcriptHash(base);
+    const ka = sessionKeys(key, a.privateKey, b.raw, th)!;
+    const kb = sessionKeys(key, b.privateKey, a.raw, th)!;
+    expect(ka.i2a.equals(kb.i2a)).toBe(true);
+    expect(ka.a2i.equals(kb.a2i)).toBe(true);
+    expect(ka.i2a.equals(ka.a2i)).toBe(false);
+    // Another swarm key or transcript: other keys.
+    expect(sessionKeys(randomBytes(32), a.privateKey, b.raw, th)!.i2a.equals(ka.i2a)).toBe(false);
+    expect(sessionKeys(key, a.privateKey, b.raw, transcriptHash({ ...base, v: 9 }))!.i2a.equals(ka.i2a)).toBe(false);
+    expect(sessionKeys(key, a.privateKey, Buffer.alloc(32), th)).toBeUndefined();
   });
 
   it('compare unequal for different lengths, and keys must be 32 bytes', () => {
@@ -91,15 +169,19 @@ describe('handshake against a daemon', () => {
   it('authenticates a client with the swarm key in both directions', async () => {
     const d = await daemon();
     const seen = new Promise<Connection>((r) => d.once('connection', r));
-    const conn = await connect(d.url, { swarmKey: key, role: 'client', peerId: 'app-1' });
+    const app = generateIdentity();
+    const conn = await connect(d.url, { swarmKey: key, role: 'client', identity: app });
     cleanups.push(() => conn.close());
     expect(conn).toMatchObject({ remoteId: d.id, role: 'client', direction: 'outbound', isOpen: true });
-    expect(await seen).toMatchObject({ remoteId: 'app-1', role: 'client', direction: 'inbound' });
+    expect(conn.remoteKey.equals(d.publicKey)).toBe(true);
+    const inbound = await seen;
+    expect(inbound).toMatchObject({ remoteId: app.id, role: 'client', direction: 'inbound' });
+    expect(inbound.remoteKey.equals(app.publicKey)).toBe(true);
   });
 
   it('refuses a wrong key with close code 4401 and one log line', async () => {
     const d = await daemon();
-    const err = (await connect(d.url, { swarmKey: randomBytes(32), role: 'client', peerId: 'intruder' }).catch((e: unknown) => e)) as HandshakeError;
+    const err = (await connect(d.url, { swarmKey: randomBytes(32), role: 'client' }).catch((e: unknown) => e)) as HandshakeError;
     expect(err).toBeInstanceOf(HandshakeError);
     expect(err).toMatchObject({ code: 'ERR_AUTH_FAILED', closeCode: CloseCode.AUTH_FAILED, closeReason: 'authentication failed: wrong swarm key', closedBy: 'them' });
     await new Promise((r) => setTimeout(r, 50));
@@ -117,14 +199,15 @@ describe('handshake against a daemon', () => {
         // Plays the acceptor without the key: any auth is "accepted", the welcome carries a made-up proof.
         ws.on('message', (d: Buffer) => {
           const t = decodeFrame(d).t;
-          if (t === 'hello') ws.send(encodeFrame({ t: 'challenge', v: PROTOCOL_VERSION, peerId: 'impostor', nonce: randomBytes(32) }));
-          if (t === 'auth') ws.send(encodeFrame({ t: 'welcome', proof: randomBytes(32) }));
+          const impostor = generateIdentity();
+          if (t === 'hello') ws.send(encodeFrame({ t: 'challenge', v: PROTOCOL_VERSION, peerId: impostor.id, key: impostor.publicKey, eph: eph().raw, nonce: randomBytes(32) }));
+          if (t === 'auth') ws.send(encodeFrame({ t: 'welcome', proof: randomBytes(32), sig: randomBytes(64) }));
         });
         ws.once('close', (code) => resolve(code));
       });
     });
     const { port } = wss.address() as { port: number };
-    const err = await connect(`ws://127.0.0.1:${port}`, { swarmKey: key, role: 'client', peerId: 'app' }).catch((e: unknown) => e);
+    const err = await connect(`ws://127.0.0.1:${port}`, { swarmKey: key, role: 'client' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_AUTH_FAILED', closedBy: 'us', message: 'authentication failed: the other side does not hold our swarm key' });
     expect(await serverSaw).toBe(CloseCode.AUTH_FAILED);
   });
@@ -139,7 +222,7 @@ describe('handshake against a daemon', () => {
       wire.push(Buffer.from(data));
       return (send as (...a: unknown[]) => void)(data, ...rest);
     }) as typeof ws.send;
-    await initiateHandshake(ws, { swarmKey: key, peerId: 'watcher', role: 'client' }, () => undefined);
+    await initiateHandshake(ws, { swarmKey: key, identity: generateIdentity(), role: 'client' }, () => undefined);
     expect(wire.length).toBe(4);
     const all = Buffer.concat(wire);
     expect(all.indexOf(key)).toBe(-1);
@@ -158,15 +241,15 @@ describe('handshake against a daemon', () => {
       return (send as (...a: unknown[]) => void)(data, ...rest);
     }) as typeof ws1.send;
     const nonce = randomBytes(32);
-    const recordedHello: Message = { t: 'hello', v: PROTOCOL_VERSION, role: 'client', peerId: 'victim', nonce };
+    const recordedHello: Message = hello(PROTOCOL_VERSION, nonce);
     // Drive it by hand with a fixed nonce so the attacker can send the very same hello again.
     const ch = next(ws1);
     ws1.send(encodeFrame(recordedHello));
     const challenge = await ch;
     if (challenge.t !== 'challenge') throw new Error('expected a challenge');
-    const proof = computeProof(key, { v: PROTOCOL_VERSION, prover: 'initiator', role: 'client', initiatorId: 'victim', acceptorId: challenge.peerId, nI: nonce, nA: challenge.nonce });
+    const th = transcriptHash(transcriptFor(nonce, challenge));
     const welcome = next(ws1);
-    ws1.send(encodeFrame({ t: 'auth', proof }));
+    ws1.send(encodeFrame({ t: 'auth', proof: computeProof(key, 'initiator', th), sig: signTranscript(rawIdentity, 'initiator', th) }));
     expect((await welcome).t).toBe('welcome');
     expect(recordedAuth).toBeDefined();
     // Replay it.
@@ -217,16 +300,16 @@ describe('handshake against a daemon', () => {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
     await new Promise((r) => wss.once('listening', r));
-    wss.on('connection', (ws) => ws.once('message', () => ws.send(encodeFrame({ t: 'challenge', v: 7, peerId: 'old', nonce: randomBytes(32) }))));
+    wss.on('connection', (ws) => ws.once('message', () => ws.send(encodeFrame({ t: 'challenge', v: 7, peerId: 'old', key: randomBytes(32), eph: randomBytes(32), nonce: randomBytes(32) }))));
     const { port } = wss.address() as { port: number };
-    const err = await connect(`ws://127.0.0.1:${port}`, { swarmKey: key, role: 'client', peerId: 'app' }).catch((e: unknown) => e);
+    const err = await connect(`ws://127.0.0.1:${port}`, { swarmKey: key, role: 'client' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_VERSION_MISMATCH', closeCode: 4426, message: `protocol version mismatch: this side speaks version ${PROTOCOL_VERSION}, the other side version 7` });
   });
 
   it('delivers messages the daemon sends right after the handshake, before any handler is attached', async () => {
     const d = await daemon();
     d.on('connection', (c) => c.send({ t: 'gossip', g: [] }));
-    const conn = await connect(d.url, { swarmKey: key, role: 'client', peerId: 'early' });
+    const conn = await connect(d.url, { swarmKey: key, role: 'client' });
     cleanups.push(() => conn.close());
     await new Promise((r) => setTimeout(r, 50));
     const got = await new Promise<Message>((r) => conn.onMessage(r));
@@ -250,20 +333,19 @@ describe('handshake over TLS', () => {
     }
     const d = await daemon({ tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) } });
     expect(d.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
-    const conn = await connect(d.url, { swarmKey: key, role: 'client', peerId: 'tls-app' });
+    const conn = await connect(d.url, { swarmKey: key, role: 'client' });
     cleanups.push(() => conn.close());
     const reply = await conn.request({ t: 'members' });
     expect(reply.t).toBe('members-reply');
-    await expect(connect(d.url, { swarmKey: randomBytes(32), role: 'client', peerId: 'tls-intruder' })).rejects.toMatchObject({ code: 'ERR_AUTH_FAILED', closeCode: 4401 });
+    await expect(connect(d.url, { swarmKey: randomBytes(32), role: 'client' })).rejects.toMatchObject({ code: 'ERR_AUTH_FAILED', closeCode: 4401 });
     // A proof made for a plain (unbound) session does not verify on a TLS session.
     const ws = await rawSocket(d.url);
     const w = watch(ws);
     const nonce = randomBytes(32);
     const ch = next(ws);
-    ws.send(encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, role: 'client', peerId: 'unbound', nonce }));
-    const challenge = await ch;
-    if (challenge.t !== 'challenge') throw new Error('expected a challenge');
-    ws.send(encodeFrame({ t: 'auth', proof: computeProof(key, { v: PROTOCOL_VERSION, prover: 'initiator', role: 'client', initiatorId: 'unbound', acceptorId: challenge.peerId, nI: nonce, nA: challenge.nonce }) }));
+    ws.send(encodeFrame(hello(PROTOCOL_VERSION, nonce)));
+    const th = transcriptHash(transcriptFor(nonce, await ch));
+    ws.send(encodeFrame({ t: 'auth', proof: computeProof(key, 'initiator', th), sig: signTranscript(rawIdentity, 'initiator', th) }));
     expect((await w.closed).code).toBe(CloseCode.AUTH_FAILED);
   });
 });

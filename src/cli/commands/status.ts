@@ -5,7 +5,6 @@
  * threads it executes for others, and the checkpoints it holds for them.
  */
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from '../args.ts';
 import { CommandFailure, UsageError } from '../errors.ts';
 import { connect } from '../../protocol/connection.ts';
@@ -58,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
 
 /** Asks a controller for its membership and its virtual computers. */
 export async function fetchStatus(controller: string, swarmKey: Uint8Array): Promise<StatusReport> {
-  const conn = await connect(controller, { swarmKey, role: 'client', peerId: `status-${process.pid}-${randomBytes(3).toString('hex')}` });
+  const conn = await connect(controller, { swarmKey, role: 'client' });
   try {
     const [members, vcs] = await Promise.all([conn.request({ t: 'members' }), conn.request({ t: 'vc-status' })]);
     return {
