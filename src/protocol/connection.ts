@@ -15,6 +15,7 @@ import { CloseCode, ConnectionClosedError, HandshakeError, OptionError, Protocol
 import { createLogger, type Logger } from './log.ts';
 import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame } from './codec.ts';
 import { checkSwarmKey, closeReason, initiateHandshake, toBuffer, type HandshakeResult } from './handshake.ts';
+import { DEFAULT_MAX_BUFFERED_BYTES, PRE_AUTH_MAX_PAYLOAD, raiseMaxPayload, ReadBudget, SLOW_READER_CLOSE_CODE } from './limits.ts';
 import { checkReply, isHandshakeMessage, type Message, type ReplyOf, type RequestInputOf, type RequestType, type Role } from './messages.ts';
 
 /** Default time a `request` waits for its reply. */
@@ -53,6 +54,10 @@ export interface ConnectionInit extends HandshakeResult {
   requestTimeoutMs: number;
   /** Counters shared with the owner (e.g. a PeerController's totals), added to as well as the connection's own. */
   traffic?: TrafficCounters;
+  /** Unread bytes queued to the other side beyond which it is dropped as a slow reader. @default DEFAULT_MAX_BUFFERED_BYTES */
+  maxBufferedBytes?: number;
+  /** Messages handled per event-loop turn before the socket pauses until the next one. @default DEFAULT_MESSAGES_PER_TURN */
+  messagesPerTurn?: number;
 }
 
 interface Pending {
@@ -89,6 +94,8 @@ export class Connection {
   #flushing = false;
   #closed: { code: number; reason: string } | undefined;
   #closeSent = false;
+  #maxBufferedBytes: number;
+  #budget: ReadBudget;
 
   /** @internal Use `connect()` or the PeerController; a Connection exists only once authenticated. */
   constructor(init: ConnectionInit) {
@@ -102,6 +109,12 @@ export class Connection {
     this.#maxFrameBytes = init.maxFrameBytes;
     this.#requestTimeoutMs = init.requestTimeoutMs;
     this.#shared = init.traffic;
+    this.#maxBufferedBytes = init.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.#budget = new ReadBudget(() => this.#resumeReading(), init.messagesPerTurn);
+    // Authenticated from here on: frames up to the connection's maximum (the socket was opened with the
+    // handshake's small limit, see limits.ts). Runs synchronously with the last handshake frame, before ws
+    // parses the next frame's header.
+    raiseMaxPayload(this.#ws, this.#maxFrameBytes);
     this.#ws.on('message', (data, isBinary) => this.#receive(data, isBinary));
     this.#ws.on('close', (code, reason) => this.#onClosed(code, reason.toString('utf8')));
     this.#ws.on('error', (err: Error & { code?: string }) => {
@@ -133,8 +146,25 @@ export class Connection {
     if (frame.length > this.#maxFrameBytes) {
       throw new ProtocolError('ERR_FRAME_TOO_LARGE', `'${msg.t}' message of ${frame.length} bytes exceeds the maximum frame size of ${this.#maxFrameBytes}`);
     }
+    if (this.#ws.bufferedAmount > this.#maxBufferedBytes) {
+      this.#dropSlowReader();
+      throw this.#closedError(`cannot send '${msg.t}'`);
+    }
     this.#count('sent', frame.length);
     this.#ws.send(frame);
+  }
+
+  /**
+   * The other side has not read `bufferedAmount` bytes already sent: drop it (no close handshake, it would queue
+   * behind the unread bytes) so that this process never holds more than the bound plus one frame for it.
+   */
+  #dropSlowReader(): void {
+    const buffered = this.#ws.bufferedAmount;
+    const reason = `slow reader: ${buffered} bytes unread, more than ${this.#maxBufferedBytes}`;
+    this.#log.warn(`closing ${this.#label()}: ${reason} (${SLOW_READER_CLOSE_CODE})`);
+    this.#closeSent = true;
+    this.#ws.terminate();
+    this.#onClosed(SLOW_READER_CLOSE_CODE, reason);
   }
 
   /**
@@ -244,6 +274,7 @@ export class Connection {
 
   #receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (this.#closed !== undefined || this.#closeSent) return;
+    if (!this.#budget.take()) this.#ws.pause();
     const bytes = toBuffer(data);
     this.#count('received', bytes.length);
     let msg: Message;
@@ -282,6 +313,11 @@ export class Connection {
       return;
     }
     this.#dispatch(msg);
+  }
+
+  /** The read budget allows reading again (see ReadBudget in limits.ts). */
+  #resumeReading(): void {
+    if (this.#closed === undefined && !this.#closeSent) this.#ws.resume();
   }
 
   #dispatch(msg: Message): void {
@@ -353,6 +389,8 @@ export interface ConnectOptions {
   tls?: { ca?: string | Buffer | (string | Buffer)[]; rejectUnauthorized?: boolean };
   /** Counters to add this connection's traffic to. */
   traffic?: TrafficCounters;
+  /** Unread bytes queued to the other side beyond which it is dropped as a slow reader (4429). @default 64 MiB */
+  maxBufferedBytes?: number;
   /** @internal Tests only: announce another protocol version. */
   protocolVersion?: number;
 }
@@ -375,7 +413,8 @@ export function connect(url: string, opts: ConnectOptions): Promise<Connection> 
   const log = opts.log ?? createLogger({ level: 'warn', component: 'connection' });
   const tlsUrl = url.startsWith('wss://');
   const ws = new WebSocket(url, {
-    maxPayload: maxFrameBytes,
+    // The handshake's limit until it succeeds; the Connection raises it to maxFrameBytes.
+    maxPayload: PRE_AUTH_MAX_PAYLOAD,
     perMessageDeflate: false,
     handshakeTimeout: timeoutMs,
     // Client frames carry an all-zero masking key, which both ends of ws skip: masking defends HTTP proxies
@@ -435,6 +474,7 @@ export function connect(url: string, opts: ConnectOptions): Promise<Connection> 
             remoteAddress,
             log,
             maxFrameBytes,
+            maxBufferedBytes: opts.maxBufferedBytes,
             requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
             traffic: opts.traffic,
           }),
