@@ -34,7 +34,8 @@ export class Admission {
   readonly #refusals: RateLimitedLog;
   #total = 0;
   #pendingByAddress = new Map<string, number>();
-  #pending = new Map<Socket, Pending>();
+  /** By the TCP connection's remote address and port: on wss:// the socket HTTP sees is a TLSSocket, not the accepted one. */
+  #pending = new Map<string, Pending>();
 
   constructor(server: Server, opts: AdmissionOptions, log: Logger) {
     this.#opts = opts;
@@ -54,22 +55,23 @@ export class Admission {
 
   /** Milliseconds this socket has left to authenticate (at least 1). */
   remainingMs(socket: Socket): number {
-    const p = this.#pending.get(socket);
+    const p = this.#pending.get(keyOf(socket));
     return p === undefined ? this.#opts.handshakeTimeoutMs : Math.max(1, p.deadline - Date.now());
   }
 
   /** The socket upgraded to WebSocket: the handshake's own timer (with a close code) takes over the deadline. */
   upgraded(socket: Socket): void {
-    const p = this.#pending.get(socket);
+    const p = this.#pending.get(keyOf(socket));
     if (p !== undefined) clearTimeout(p.timer);
   }
 
   /** The socket authenticated: it no longer counts against its address's pending limit. */
   authenticated(socket: Socket): void {
-    const p = this.#pending.get(socket);
+    const key = keyOf(socket);
+    const p = this.#pending.get(key);
     if (p === undefined) return;
     clearTimeout(p.timer);
-    this.#pending.delete(socket);
+    this.#pending.delete(key);
     this.#release(p.address);
   }
 
@@ -94,10 +96,15 @@ export class Admission {
       socket.destroy();
     }, this.#opts.handshakeTimeoutMs);
     timer.unref();
-    this.#pending.set(socket, { address, deadline: Date.now() + this.#opts.handshakeTimeoutMs, timer });
+    const key = keyOf(socket);
+    this.#pending.set(key, { address, deadline: Date.now() + this.#opts.handshakeTimeoutMs, timer });
     socket.once('close', () => {
       this.#total--;
-      this.authenticated(socket);
+      const p = this.#pending.get(key);
+      if (p === undefined) return;
+      clearTimeout(p.timer);
+      this.#pending.delete(key);
+      this.#release(p.address);
     });
   }
 
@@ -106,4 +113,8 @@ export class Admission {
     if (n <= 0) this.#pendingByAddress.delete(address);
     else this.#pendingByAddress.set(address, n);
   }
+}
+
+function keyOf(socket: Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 }

@@ -3,8 +3,10 @@
  * Real daemons on loopback and real sockets; every loop here is bounded and stops by itself.
  */
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -229,6 +231,23 @@ describe('deadlines and failed handshakes', () => {
     const c = await closed;
     expect(c.code).toBe(4401);
     expect(c.ms).toBeLessThan(margin);
+  });
+});
+
+describe('admission over TLS', () => {
+  it('keeps an authenticated wss:// connection past the handshake deadline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ppp2p-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=ppp2p-test'], { stdio: 'ignore' });
+      const timeoutMs = 300;
+      const { pc, key } = await controller({ handshakeTimeoutMs: timeoutMs, tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) } });
+      const c = await connect(pc.url, { swarmKey: key, role: 'client', peerId: 'tls' });
+      conns.push(c);
+      await sleep(timeoutMs * 3);
+      expect((await c.request({ t: 'echo', value: 'still here' })).value).toBe('still here');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
