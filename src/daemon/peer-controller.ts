@@ -31,7 +31,8 @@ import { measureSpeed, ParticipationManager, type ParticipationOptions } from '.
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/codec.ts';
 import { acceptHandshake, checkSwarmKey, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../protocol/handshake.ts';
 import { generateIdentity, identityFromPrivateKey, loadOrCreateIdentity, type Identity } from '../protocol/identity.ts';
-import { AEAD_OVERHEAD } from '../protocol/secure-channel.ts';
+import { DEFAULT_MAX_BUFFERED_BYTES, PRE_AUTH_MAX_PAYLOAD, terminateWhenFlushed } from '../protocol/limits.ts';
+import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from './admission.ts';
 import type { Message, MessageOf, MessageType, ReplyInput, Role } from '../protocol/messages.ts';
 import type { HandlerResult, HandlerTable, MessageHandlers, Sender } from './message-handlers.ts';
 
@@ -68,8 +69,14 @@ export interface PeerControllerOptions {
   maxFrameBytes?: number;
   /** Default timeout of `Connection.request`. @default 10000 */
   requestTimeoutMs?: number;
-  /** Time a new connection has to authenticate. @default 5000 */
+  /** Time a new inbound connection has from TCP accept to a completed handshake (HTTP upgrade included). @default 5000 */
   handshakeTimeoutMs?: number;
+  /** Inbound connections at once, authenticated or not; more are refused (see admission.ts). @default 1024 */
+  maxConnections?: number;
+  /** Unauthenticated inbound connections at once from one address; more are refused. @default 64 */
+  maxPendingPerAddress?: number;
+  /** Unread bytes queued to a connection beyond which it is closed as a slow reader (4429). @default 64 MiB */
+  maxBufferedBytes?: number;
   /** Failure-detector and gossip timing (see ParticipationOptions for defaults). */
   membership?: Partial<ParticipationOptions>;
 }
@@ -109,7 +116,9 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
   #traffic = newTrafficCounters();
   #connLog: Logger;
   #maxFrameBytes: number;
+  #maxBufferedBytes: number;
   #requestTimeoutMs: number;
+  #admission: Admission;
   #removeDataDir: boolean;
   #tls: boolean;
 
@@ -119,6 +128,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     url: string;
     server: Server;
     wss: WebSocketServer;
+    admission: Admission;
     opts: PeerControllerOptions;
     log: Logger;
     slots: number;
@@ -138,6 +148,8 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     this.#removeDataDir = init.removeDataDir;
     this.#server = init.server;
     this.#wss = init.wss;
+    this.#admission = init.admission;
+    this.#maxBufferedBytes = init.opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.#swarmKey = init.opts.swarmKey;
     this.#tls = init.opts.tls !== undefined;
     this.#connLog = init.log.child('connection');
@@ -182,7 +194,6 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const slots = opts.slots ?? availableParallelism();
     const speed = opts.speed ?? measureSpeed(100);
     const host = opts.host ?? '127.0.0.1';
-    const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     const removeDataDir = opts.dataDir === undefined;
     const dataDir = opts.dataDir ?? joinPath(tmpdir(), `ppp2p-peer-${id}`);
     if (removeDataDir) prepareDataDir(dataDir);
@@ -191,6 +202,12 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
       res.end('ppp2p peer: connect with a WebSocket client (the ppp2p SDK or another peer)\n');
     });
+    const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const admission = new Admission(
+      server,
+      { maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, maxPendingPerAddress: opts.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS, handshakeTimeoutMs },
+      log.child('connection'),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
@@ -205,9 +222,11 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 0);
     const url = opts.advertiseUrl ?? `${opts.tls !== undefined ? 'wss' : 'ws'}://${advertisedHost(host)}:${port}`;
-    const wss = new WebSocketServer({ server, maxPayload: maxFrameBytes + AEAD_OVERHEAD, perMessageDeflate: false, clientTracking: false });
-    const pc = new PeerController({ id, identity, url, server, wss, opts, log, slots, speed, dataDir, removeDataDir });
-    wss.on('connection', (ws, req) => pc.#accept(ws, req, opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS));
+    // Until a socket authenticates, ws refuses any frame larger than a handshake frame while parsing its header;
+    // its Connection raises the limit to maxFrameBytes (limits.ts).
+    const wss = new WebSocketServer({ server, maxPayload: PRE_AUTH_MAX_PAYLOAD, perMessageDeflate: false, clientTracking: false });
+    const pc = new PeerController({ id, identity, url, server, wss, admission, opts, log, slots, speed, dataDir, removeDataDir });
+    wss.on('connection', (ws, req) => pc.#accept(ws, req));
     wss.on('error', (err) => log.error(`WebSocket server error: ${err.message}`));
     log.info(`listening on ${url}`, { peer: id, slots, speed });
     await pc.membership.start();
@@ -302,9 +321,16 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
 
   // ---- connections ----
 
-  #accept(ws: WebSocket, req: IncomingMessage, handshakeTimeoutMs: number): void {
+  #accept(ws: WebSocket, req: IncomingMessage): void {
     const remoteAddress = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    ws.on('error', (err) => this.#connLog.debug(`socket error from ${remoteAddress} during the handshake: ${err.message}`));
+    // The handshake's timer takes over the admission deadline, with what is left of it.
+    this.#admission.upgraded(req.socket);
+    const handshakeTimeoutMs = this.#admission.remainingMs(req.socket);
+    ws.on('error', (err) => {
+      // Before authentication any error (an oversized or invalid frame) ends the socket at once.
+      this.#connLog.debug(`socket error from ${remoteAddress} during the handshake: ${err.message}`);
+      terminateWhenFlushed(ws);
+    });
     if (this.#state !== 'running') {
       ws.close(CloseCode.GOING_AWAY, 'peer stopping');
       return;
@@ -314,6 +340,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     this.#handshaking.add(ws);
     acceptHandshake(ws, { swarmKey: this.#swarmKey, identity: this.#identity, channelBinding, timeoutMs: handshakeTimeoutMs }, (r) => {
       ws.removeAllListeners('error');
+      this.#admission.authenticated(req.socket);
       return new Connection({
         ...r,
         ws,
@@ -321,6 +348,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
         remoteAddress,
         log: this.#connLog,
         maxFrameBytes: this.#maxFrameBytes,
+        maxBufferedBytes: this.#maxBufferedBytes,
         requestTimeoutMs: this.#requestTimeoutMs,
         traffic: this.#traffic,
       });
@@ -331,6 +359,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
       },
       (err: unknown) => {
         this.#handshaking.delete(ws);
+        terminateWhenFlushed(ws);
         if (err instanceof HandshakeError) {
           // One warning per connection this daemon refused; a dialler giving up is not worth one.
           const sent = err.closedBy === 'us';
@@ -401,6 +430,7 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
       url: this.url,
       timeoutMs,
       maxFrameBytes: this.#maxFrameBytes,
+      maxBufferedBytes: this.#maxBufferedBytes,
       requestTimeoutMs: this.#requestTimeoutMs,
       log: this.#connLog,
       traffic: this.#traffic,
@@ -479,6 +509,10 @@ function checkOptions(opts: PeerControllerOptions): void {
   }
   if (opts.maxFrameBytes !== undefined && (!Number.isInteger(opts.maxFrameBytes) || opts.maxFrameBytes < 1024)) {
     throw new OptionError(`options.maxFrameBytes must be an integer >= 1024, got ${String(opts.maxFrameBytes)}`);
+  }
+  for (const k of ['maxConnections', 'maxPendingPerAddress', 'maxBufferedBytes', 'handshakeTimeoutMs'] as const) {
+    const v = opts[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new OptionError(`options.${k} must be a positive integer, got ${String(v)}`);
   }
 }
 

@@ -17,6 +17,7 @@ import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame } from './codec.ts';
 import { checkSwarmKey, closeReason, initiateHandshake, toBuffer, type HandshakeResult } from './handshake.ts';
 import { generateIdentity, type Identity } from './identity.ts';
 import { AEAD_OVERHEAD, type SecureChannel } from './secure-channel.ts';
+import { DEFAULT_MAX_BUFFERED_BYTES, PRE_AUTH_MAX_PAYLOAD, raiseMaxPayload, ReadBudget, SLOW_READER_CLOSE_CODE } from './limits.ts';
 import { checkReply, isHandshakeMessage, type Message, type ReplyOf, type RequestInputOf, type RequestType, type Role } from './messages.ts';
 
 /** Default time a `request` waits for its reply. */
@@ -55,6 +56,10 @@ export interface ConnectionInit extends HandshakeResult {
   requestTimeoutMs: number;
   /** Counters shared with the owner (e.g. a PeerController's totals), added to as well as the connection's own. */
   traffic?: TrafficCounters;
+  /** Unread bytes queued to the other side beyond which it is dropped as a slow reader. @default DEFAULT_MAX_BUFFERED_BYTES */
+  maxBufferedBytes?: number;
+  /** Messages handled per event-loop turn before the socket pauses until the next one. @default DEFAULT_MESSAGES_PER_TURN */
+  messagesPerTurn?: number;
 }
 
 interface Pending {
@@ -95,6 +100,8 @@ export class Connection {
   #flushing = false;
   #closed: { code: number; reason: string } | undefined;
   #closeSent = false;
+  #maxBufferedBytes: number;
+  #budget: ReadBudget;
 
   /** @internal Use `connect()` or the PeerController; a Connection exists only once authenticated. */
   constructor(init: ConnectionInit) {
@@ -110,6 +117,13 @@ export class Connection {
     this.#maxFrameBytes = init.maxFrameBytes;
     this.#requestTimeoutMs = init.requestTimeoutMs;
     this.#shared = init.traffic;
+    this.#maxBufferedBytes = init.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.#budget = new ReadBudget(() => this.#resumeReading(), init.messagesPerTurn);
+    // Authenticated from here on: frames up to the connection's maximum (the socket was opened with the
+    // handshake's small limit, see limits.ts). Runs synchronously with the last handshake frame, before ws
+    // parses the next frame's header.
+    // Sealed frames carry the AEAD tag on top of the encoded frame.
+    raiseMaxPayload(this.#ws, this.#maxFrameBytes + AEAD_OVERHEAD);
     this.#ws.on('message', (data, isBinary) => this.#receive(data, isBinary));
     this.#ws.on('close', (code, reason) => this.#onClosed(code, reason.toString('utf8')));
     this.#ws.on('error', (err: Error & { code?: string }) => {
@@ -141,9 +155,26 @@ export class Connection {
     if (frame.length > this.#maxFrameBytes) {
       throw new ProtocolError('ERR_FRAME_TOO_LARGE', `'${msg.t}' message of ${frame.length} bytes exceeds the maximum frame size of ${this.#maxFrameBytes}`);
     }
+    if (this.#ws.bufferedAmount > this.#maxBufferedBytes) {
+      this.#dropSlowReader();
+      throw this.#closedError(`cannot send '${msg.t}'`);
+    }
     const out = this.#channel === undefined ? frame : this.#channel.seal(frame);
     this.#count('sent', out.length);
     this.#ws.send(out);
+  }
+
+  /**
+   * The other side has not read `bufferedAmount` bytes already sent: drop it (no close handshake, it would queue
+   * behind the unread bytes) so that this process never holds more than the bound plus one frame for it.
+   */
+  #dropSlowReader(): void {
+    const buffered = this.#ws.bufferedAmount;
+    const reason = `slow reader: ${buffered} bytes unread, more than ${this.#maxBufferedBytes}`;
+    this.#log.warn(`closing ${this.#label()}: ${reason} (${SLOW_READER_CLOSE_CODE})`);
+    this.#closeSent = true;
+    this.#ws.terminate();
+    this.#onClosed(SLOW_READER_CLOSE_CODE, reason);
   }
 
   /**
@@ -253,6 +284,7 @@ export class Connection {
 
   #receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (this.#closed !== undefined || this.#closeSent) return;
+    if (!this.#budget.take()) this.#ws.pause();
     const sealed = toBuffer(data);
     this.#count('received', sealed.length);
     let msg: Message;
@@ -292,6 +324,11 @@ export class Connection {
       return;
     }
     this.#dispatch(msg);
+  }
+
+  /** The read budget allows reading again (see ReadBudget in limits.ts). */
+  #resumeReading(): void {
+    if (this.#closed === undefined && !this.#closeSent) this.#ws.resume();
   }
 
   #dispatch(msg: Message): void {
@@ -366,6 +403,8 @@ export interface ConnectOptions {
   tls?: { ca?: string | Buffer | (string | Buffer)[]; rejectUnauthorized?: boolean };
   /** Counters to add this connection's traffic to. */
   traffic?: TrafficCounters;
+  /** Unread bytes queued to the other side beyond which it is dropped as a slow reader (4429). @default 64 MiB */
+  maxBufferedBytes?: number;
   /** @internal Tests only: announce another protocol version. */
   protocolVersion?: number;
 }
@@ -388,7 +427,8 @@ export function connect(url: string, opts: ConnectOptions): Promise<Connection> 
   const log = opts.log ?? createLogger({ level: 'warn', component: 'connection' });
   const tlsUrl = url.startsWith('wss://');
   const ws = new WebSocket(url, {
-    maxPayload: maxFrameBytes + AEAD_OVERHEAD,
+    // The handshake's limit until it succeeds; the Connection raises it to maxFrameBytes.
+    maxPayload: PRE_AUTH_MAX_PAYLOAD,
     perMessageDeflate: false,
     handshakeTimeout: timeoutMs,
     // Client frames carry an all-zero masking key, which both ends of ws skip: masking defends HTTP proxies
@@ -448,6 +488,7 @@ export function connect(url: string, opts: ConnectOptions): Promise<Connection> 
             remoteAddress,
             log,
             maxFrameBytes,
+            maxBufferedBytes: opts.maxBufferedBytes,
             requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
             traffic: opts.traffic,
           }),
