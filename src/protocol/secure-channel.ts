@@ -10,7 +10,10 @@
  * order, so nothing legitimate ever arrives out of sequence. The encoded frame is sealed as is, so the
  * msg-batch fast path (codec.ts encodeDeliver) keeps its single copy of the batch up to here.
  *
- * AES-256-GCM over ChaCha20-Poly1305: measured on this machine (AES-NI), see BENCHMARKS.md / the commit message.
+ * AES-256-GCM over ChaCha20-Poly1305: on the 2-core dev VM (AES-NI, OpenSSL 3.0, Node 20) one 64 KB frame seals in
+ * ~71 µs with AES-256-GCM (~0.9 GB/s) against ~219 µs with ChaCha20-Poly1305; a 1 KB frame ~10 µs against ~18 µs,
+ * most of it the per-frame createCipheriv. On TLS the frames are sealed as well (TLS protects the transport, this
+ * the session between two identities); the cost there was not measured separately.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { ProtocolError } from './errors.ts';

@@ -124,6 +124,8 @@ export class FaultSwarm {
     return started;
   }
 
+  #spawned = 0;
+
   async #spawn(slots: number, env: Record<string, string>): Promise<FaultPeer> {
     const seed = this.#controller?.url;
     // startPeerProcess spawns synchronously with this process's environment: set the injected faults around it.
@@ -136,7 +138,8 @@ export class FaultSwarm {
           swarmKey: this.key.toString('base64'),
           join: seed === undefined ? [] : [seed],
           slots,
-          dataDir: join(this.dir, `peer-${this.peers.length}`),
+          // Counted before the await: two peers started at once must not share a data dir (nor its identity key).
+          dataDir: join(this.dir, `peer-${this.#spawned++}`),
           logLevel: this.#logLevel,
         },
         { stdout: null },
