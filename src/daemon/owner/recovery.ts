@@ -82,6 +82,18 @@ export class Recovery {
     return chosen;
   }
 
+  /**
+   * Announces `t`'s new placement on `host` to its holders and to the holders of the checkpoint it resumes from
+   * (`checkpoint-grant`): they take copies from that host and let it fetch. Holders refuse anything not announced.
+   */
+  grant(t: ThreadRecord, host: string, resumeHolders: readonly string[] = []): void {
+    for (const peer of new Set([...(t.holders ?? []), ...resumeHolders])) this.#grant(peer, t.thread, t.placements, host);
+  }
+
+  #grant(holder: string, thread: number, epoch: number, host: string): void {
+    this.#ctx.links.send(holder, { t: 'checkpoint-grant', vc: this.#ctx.vc, thread, epoch, host });
+  }
+
   /** What `exec` carries to resume `t`, or undefined to restart it from its spawn arguments. */
   resumeFrom(t: ThreadRecord): { epoch: number; n: number; holders: string[] } | undefined {
     const ck = this.directory.newest(t.thread);
@@ -120,7 +132,7 @@ export class Recovery {
     const sources = [...ck.holders].filter((p) => this.#alive(p));
     const source = sources.find((p) => p !== host) ?? sources[0];
     if (source === undefined) {
-      this.#ctx.links.send(host, { t: 'exec-holders', vc: this.#ctx.vc, thread: t.thread, epoch: t.placements, holders: targets, snapshot: true });
+      this.#ctx.links.send(host, { t: 'exec-holders', vc: this.#ctx.vc, thread: t.thread, epoch: t.placements, holders: targets, snapshot: true, token: t.token ?? new Uint8Array(16) });
       return;
     }
     for (const to of missing) this.#replicate(t.thread, ck, source, to);
@@ -223,7 +235,8 @@ export class Recovery {
     );
     t.holders = holders;
     this.directory.noteHolders(t.thread, holders);
-    this.#ctx.links.send(t.host!, { t: 'exec-holders', vc: this.#ctx.vc, thread: t.thread, epoch: t.placements, holders, snapshot });
+    for (const h of holders) this.#grant(h, t.thread, t.placements, t.host!);
+    this.#ctx.links.send(t.host!, { t: 'exec-holders', vc: this.#ctx.vc, thread: t.thread, epoch: t.placements, holders, snapshot, token: t.token ?? new Uint8Array(16) });
     return snapshot;
   }
 
@@ -233,6 +246,8 @@ export class Recovery {
     this.#replicating.add(key);
     this.directory.noteHolders(thread, [to]);
     const { vc, links, log } = this.#ctx;
+    // The new holder takes this copy from the source holder only: announce it first.
+    this.#grant(to, thread, v.epoch, source);
     links
       .request(source, { t: 'checkpoint-replicate', vc, thread, epoch: v.epoch, n: v.n, to }, REPLICATE_TIMEOUT_MS)
       .then(
