@@ -365,7 +365,9 @@ export function checkpointStoreHandlers(init: { store: CheckpointStore; links: P
     'checkpoint-grant': {
       peer: (msg, from) => {
         if (!store.grant(msg.vc, msg.thread, msg.epoch, msg.host, from.remoteId)) {
-          log.warn(`ignored a checkpoint-grant for ${msg.vc} from ${from.remoteId}: ${store.grantedOwner(msg.vc) !== undefined ? `it belongs to ${store.grantedOwner(msg.vc)}` : 'it has ended'}`);
+          const owner = store.grantedOwner(msg.vc);
+          if (owner !== undefined) log.warn(`ignored a checkpoint-grant for ${msg.vc} from ${from.remoteId}: it belongs to ${owner}`);
+          else log.debug(`ignored a checkpoint-grant for ${msg.vc} from ${from.remoteId}: it has ended`);
         }
       },
     },
