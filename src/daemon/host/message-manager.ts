@@ -213,8 +213,17 @@ export class MessageManager {
   handlers(): HandlerTable {
     const deliverOrRelay = (msg: MessageOf<'msg-deliver' | 'msg-ack' | 'msg-nack' | 'msg-credit'>, from: Sender): void => {
       if (msg.dest !== this.selfId) {
-        // Relay: only the owner forwards, and only for its own virtual computers, one hop.
-        if (this.#owns(msg.vc) && from.remoteId !== msg.dest) this.#links.send(msg.dest, msg);
+        // Relay: only the owner forwards, and only for its own virtual computers, one hop; and only what the
+        // thread that speaks sends from its current host (the owner's resolver is authoritative): the receiver
+        // trusts what the owner relays.
+        if (!this.#owns(msg.vc) || from.remoteId === msg.dest) return;
+        const speaker = msg.t === 'msg-deliver' ? msg.from : msg.to;
+        const p = this.resolver.current(msg.vc, speaker);
+        if (p?.state !== 'running' || p.host !== from.remoteId || (msg.t === 'msg-deliver' && msg.origin !== from.remoteId)) {
+          this.#log.debug(`not relaying '${msg.t}' of thread ${speaker} of ${msg.vc} from ${from.remoteId}: not its current host`);
+          return;
+        }
+        this.#links.send(msg.dest, msg);
         return;
       }
       if (!this.#fromItsHost(msg, from.remoteId)) return;

@@ -102,6 +102,8 @@ class FakeNetwork {
   /** Tells every peer where `thread` runs now, as the owner's placement push does. */
   place(thread: number, epoch: number, host: string): void {
     this.placements.set(thread, { epoch, state: 'running', host });
+    // The owner's own resolver learns placements from its deployer directly (it relays only from current hosts).
+    this.managers.get(OWNER)?.resolver.update(VC, thread, { epoch, state: 'running', host });
     for (const id of this.managers.keys()) void this.#handle(id, { t: 'thread-placed', vc: VC, thread, epoch, state: 'running', host }, OWNER);
     void this.managers.get(host);
   }
