@@ -11,7 +11,9 @@
  * await layer.close(); await pc.stop();
  * ```
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Connection } from '../protocol/connection.ts';
 import type { Logger } from '../protocol/log.ts';
 import type { MessageOf, ReplyInput } from '../protocol/messages.ts';
@@ -30,7 +32,15 @@ import type { HandlerTable } from './message-handlers.ts';
 export interface VirtualComputerLayerOptions extends WorkerOptions {
   /** Most bytes of checkpoints this peer holds for others. @default 1 GiB */
   checkpointStoreBytes?: number;
+  /**
+   * Most bytes of checkpoints this peer holds for one owner, so that one swarm member cannot fill the store and
+   * leave other owners' threads unprotected. @default a quarter of checkpointStoreBytes
+   */
+  checkpointStoreBytesPerOwner?: number;
 }
+
+/** The local admin credential's file in the data dir: `ppp2p status` sends it to see every virtual computer. */
+export const ADMIN_TOKEN_FILE = 'admin.token';
 
 /**
  * This peer's virtual-computer side: deployers for its applications, its worker, executors and assemblies.
@@ -48,6 +58,8 @@ export class VirtualComputerLayer {
   readonly #log: Logger;
   readonly #deployers = new Map<string, Deployer>();
   readonly #unregister: (() => void)[] = [];
+  /** The local admin credential (`<dataDir>/admin.token`): whoever can read that file sees every virtual computer. */
+  readonly #adminToken: string;
   /** An owner declared dead ends its virtual computers: the copies held for them go. */
   readonly #onPeerDead = (p: PeerInfo): void => {
     const dropped = this.checkpoints.ownerGone(p.id);
@@ -60,14 +72,32 @@ export class VirtualComputerLayer {
     this.#log = peer.log.child('deployer');
     this.assemblies = new AssemblyStore(peer.dataDir);
     this.links = new PeerLinks(peer, peer.log.child('links'));
-    this.messages = new MessageManager({ links: this.links, log: peer.log.child('messages'), owns: (vc) => this.#deployers.has(vc) });
-    this.worker = new Worker(peer, this.links, this.assemblies, opts, peer.log.child('worker'), this.messages);
-    this.checkpoints = new CheckpointStore({
-      maxBytes: opts.checkpointStoreBytes,
-      storeDelayMs: Number(process.env.PPP2P_FAULT_CHECKPOINT_STORE_DELAY_MS ?? 0) || 0,
-      // A copy for an owner declared dead would never be dropped: its virtual computer has ended.
-      ownerAlive: (owner) => peer.membership.peer(owner)?.state !== 'dead',
+    this.messages = new MessageManager({
+      links: this.links,
+      log: peer.log.child('messages'),
+      owns: (vc) => this.#deployers.has(vc),
+      hostOf: (vc, thread, epoch, token, host) => this.#deployers.get(vc)?.messaging.fromHost(thread, epoch, token, host) ?? false,
     });
+    this.worker = new Worker(peer, this.links, this.assemblies, opts, peer.log.child('worker'), this.messages);
+    const storeBytes = opts.checkpointStoreBytes ?? 1024 ** 3;
+    this.checkpoints = new CheckpointStore({
+      maxBytes: storeBytes,
+      maxBytesPerOwner: opts.checkpointStoreBytesPerOwner ?? Math.floor(storeBytes / 4),
+      storeDelayMs: Number(process.env.PPP2P_FAULT_CHECKPOINT_STORE_DELAY_MS ?? 0) || 0,
+      // Copies only for live members: a copy for an owner declared dead (or never known) would never be dropped.
+      ownerAlive: (owner) => {
+        const state = peer.membership.peer(owner)?.state;
+        return state === 'alive' || state === 'suspect';
+      },
+    });
+    this.#adminToken = randomBytes(32).toString('hex');
+    const tokenFile = join(peer.dataDir, ADMIN_TOKEN_FILE);
+    try {
+      writeFileSync(tokenFile, `${this.#adminToken}\n`, { mode: 0o600 });
+      chmodSync(tokenFile, 0o600);
+    } catch (err) {
+      this.#log.warn(`cannot write the admin credential ${tokenFile} (ppp2p status will show only its own virtual computers): ${(err as Error).message}`);
+    }
     peer.membership.on('peer-dead', this.#onPeerDead);
     const deployer = (vc: string): Deployer | undefined => this.#deployers.get(vc);
     for (const table of [
@@ -87,18 +117,35 @@ export class VirtualComputerLayer {
     return new VirtualComputerLayer(peer, opts);
   }
 
-  /** What `ppp2p status` shows of this peer besides the membership. */
-  status(): Omit<MessageOf<'vc-status-reply'>, 't' | 're'> {
+  /**
+   * What `ppp2p status` shows of this peer besides the membership. `viewer` limits it: an application's client
+   * sees its own virtual computers and the threads executing here for them; a peer sees the threads executing
+   * here for its own virtual computers. Without `viewer` (the local admin): everything.
+   */
+  status(viewer?: { client: Connection } | { peer: string }): Omit<MessageOf<'vc-status-reply'>, 't' | 're'> {
     const ex = this.worker.executors;
+    const deployers = [...this.#deployers.values()].filter((d) => viewer === undefined || ('client' in viewer && d.client === viewer.client));
+    const mine = new Set(deployers.map((d) => d.vc));
+    const executing = this.worker
+      .executing()
+      .filter((e) => viewer === undefined || ('peer' in viewer ? e.owner === viewer.peer : e.owner === this.#peer.id && mine.has(e.vc)));
     return {
       self: this.#peer.id,
       slots: ex.slots,
       free: ex.freeSlots,
-      vcs: [...this.#deployers.values()].map((d) => d.status()),
-      executing: this.worker.executing(),
+      vcs: deployers.map((d) => d.status()),
+      executing,
       assemblies: this.assemblies.stats,
       held: this.checkpoints.stats(),
     };
+  }
+
+  /** Whether `token` is this daemon's local admin credential (constant time). */
+  #isAdmin(token: string | undefined): boolean {
+    if (token === undefined) return false;
+    const a = Buffer.from(token.trim());
+    const b = Buffer.from(this.#adminToken);
+    return a.length === b.length && timingSafeEqual(a, b);
   }
 
   /**
@@ -124,7 +171,11 @@ export class VirtualComputerLayer {
 
   /** What applications send their controller: their virtual computers, assemblies, spawns and cancels. */
   #applicationHandlers(): HandlerTable {
-    const status = (): ReplyInput => ({ t: 'vc-status-reply', ...this.status() });
+    const status = (msg: MessageOf<'vc-status'>, viewer: { client: Connection } | { peer: string }): ReplyInput => {
+      const admin = this.#isAdmin(msg.admin);
+      if (msg.admin !== undefined && !admin) this.#log.warn(`vc-status with a wrong admin credential from ${'peer' in viewer ? viewer.peer : viewer.client.remoteId}: showing only its own`);
+      return { t: 'vc-status-reply', ...this.status(admin ? undefined : viewer) };
+    };
     return {
       'vc-create': { client: (msg, client) => this.#create(msg, client) },
       'vc-close': {
@@ -152,7 +203,7 @@ export class VirtualComputerLayer {
             .cancel(msg.thread)
             .then((cancelled) => ({ t: 'cancel-reply', cancelled })),
       },
-      'vc-status': { peer: status, client: status },
+      'vc-status': { peer: (msg, from) => status(msg, { peer: from.remoteId }), client: (msg, client) => status(msg, { client }) },
     };
   }
 

@@ -103,6 +103,17 @@ export const f = {
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
     throw new FieldError(at, 'a non-negative integer', describeValue(v));
   }),
+  /**
+   * A non-negative integer of at most `max` (inclusive): counters from the wire whose arithmetic must stay exact
+   * (`n + 1` below 2^53) or that size something (epochs, sequence numbers, thread ids, incarnations).
+   */
+  uintMax(max: number) {
+    const expected = `a non-negative integer of at most ${max}`;
+    return field(expected, (v, at) => {
+      if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max) return v;
+      throw new FieldError(at, expected, describeValue(v));
+    });
+  },
   /** A safe integer. */
   int: field('an integer', (v, at) => {
     if (typeof v === 'number' && Number.isSafeInteger(v)) return v;

@@ -16,7 +16,7 @@
  *   worker → deployer                       exec-checkpoint, exec-handback, worker-leaving
  *   executor → holder, holder → holder      checkpoint-put
  *   resuming worker → holder                checkpoint-fetch
- *   deployer → holder                       checkpoint-replicate, checkpoint-drop, checkpoint-release
+ *   deployer → holder                       checkpoint-grant, checkpoint-replicate, checkpoint-drop, checkpoint-release
  *   controller → application                thread-migrated
  * messaging (message-manager.ts):
  *   application → its controller            globals-get, globals-set, globals-watch
@@ -53,6 +53,19 @@ const msgValue = f.bytes({ max: MAX_MSG_VALUE_BYTES });
 /** A global variable's name. */
 const globalName = f.string({ max: 1024 });
 const threadState = f.literal('queued', 'running', 'done', 'failed', 'cancelled');
+/**
+ * A placement's task token: 16 random bytes the owner issues in `exec` (one per placement, like Temporal's task
+ * tokens). The host echoes it in every report about the placement; the owner compares it in constant time with
+ * the one it issued, besides the sender's authenticated id and the epoch.
+ */
+const token = f.bytes({ length: 16 });
+/**
+ * Bounds of counters from the wire. Each stays far below 2^53, so `+ 1` and comparisons stay exact:
+ * epochs (placements of one thread), sequence numbers (effects of one thread), thread ids and snapshot numbers.
+ */
+const epoch = f.uintMax(2 ** 40);
+const seq = f.uintMax(2 ** 48);
+const threadId = f.uintMax(2 ** 40);
 
 // ── checkpoints and recovery (docs/effects-and-recovery.md) ──────────────────────────────────────
 /** Most holders of one checkpoint (the replication factor is far smaller). */
@@ -60,12 +73,12 @@ const holders = f.array(f.peerId, { max: 16 });
 /** Snapshot bytes on the wire. Keep at or below the peers' maximum frame size. */
 const snapshot = f.bytes({ max: 64 * 1024 * 1024 });
 /** A checkpoint version: the placement (epoch) that took it and its snapshot number. Ordered by (epoch, n). */
-const version = { epoch: f.uint, n: f.uint };
+const version = { epoch, n: f.uintMax(2 ** 48) };
 /** The newest acknowledged checkpoint of a thread, as `ppp2p status` shows it. */
 const checkpointStatus = {
   ...version,
   /** ThreadState.seq at the snapshot: effects numbered below it are covered. */
-  seq: f.uint,
+  seq,
   bytes: f.uint,
   holders,
   ageMs: f.uint,
@@ -77,7 +90,7 @@ const checkpointStatus = {
 const migrationStatus = { from: f.peerId, to: f.peerId, reason: f.string({ max: 256 }), at: f.number, fromCheckpoint: f.boolean };
 
 const threadSpec = {
-  thread: f.uint,
+  thread: threadId,
   assembly,
   fn,
   args: f.array(f.unknown, { max: 65_536 }),
@@ -86,7 +99,7 @@ const threadSpec = {
 const enrolledWorker = { id: f.peerId, slots: f.uint, speed: f.number };
 
 const threadStatus = {
-  thread: f.uint,
+  thread: threadId,
   fn,
   state: f.literal('queued', 'running', 'done', 'failed', 'cancelled'),
   host: f.optional(f.peerId),
@@ -116,7 +129,7 @@ const vcStatus = {
   queued: f.uint,
 };
 
-const executingStatus = { vc, owner: f.peerId, thread: f.uint, fn, since: f.number };
+const executingStatus = { vc, owner: f.peerId, thread: threadId, fn, since: f.number };
 
 
 export const virtualComputerMessages = {
@@ -124,15 +137,15 @@ export const virtualComputerMessages = {
   /** Create a virtual computer: enrol `workers` workers, waiting up to `enrolTimeoutMs` for them. */
   'vc-create': {
     id: f.uint,
-    workers: f.uint,
-    minWorkers: f.uint,
+    workers: f.uintMax(100_000),
+    minWorkers: f.uintMax(100_000),
     enrolTimeoutMs: f.uint,
     /** Checkpoint policy: at most one snapshot per this many ms of run time. @default 1000 */
     checkpointIntervalMs: f.optional(f.uint),
     /** Holders of each checkpoint besides the executing peer. @default 1 */
     replicas: f.optional(f.uint),
     /** Messages a thread's mailbox holds, and a sender's unaccepted messages to one receiver. @default 256 */
-    mailboxSize: f.optional(f.uint),
+    mailboxSize: f.optional(f.uintMax(1_000_000)),
     /** Lease of the lock a `globals.update` takes, renewed while its holder's peer lives. @default 5000 */
     lockLeaseMs: f.optional(f.uint),
   },
@@ -150,17 +163,17 @@ export const virtualComputerMessages = {
    * threads spawned on the virtual computer so far, these included: what each of them sees as `thread.count`.
    * No reply: each thread's outcome comes back as a thread-result or thread-error.
    */
-  spawn: { vc, count: f.uint, threads: f.array(f.object(threadSpec), { max: 100_000 }) },
-  cancel: { id: f.uint, vc, thread: f.uint },
+  spawn: { vc, count: threadId, threads: f.array(f.object(threadSpec), { max: 100_000 }) },
+  cancel: { id: f.uint, vc, thread: threadId },
   /** `cancelled` is false when the thread had already finished. */
   'cancel-reply': { re: f.uint, cancelled: f.boolean },
 
   // ── controller → application ───────────────────────────────────────────────────────────────
   /** The thread was placed on `host` (again, when it restarts after its worker died). */
-  'thread-started': { vc, thread: f.uint, host: f.peerId },
-  'thread-progress': { vc, thread: f.uint, seq: f.uint, value },
-  'thread-result': { vc, thread: f.uint, value },
-  'thread-error': { vc, thread: f.uint, ...thrown },
+  'thread-started': { vc, thread: threadId, host: f.peerId },
+  'thread-progress': { vc, thread: threadId, seq, value },
+  'thread-result': { vc, thread: threadId, value },
+  'thread-error': { vc, thread: threadId, ...thrown },
 
   // ── deployer → worker ──────────────────────────────────────────────────────────────────────
   /** Enrol in virtual computer `vc` of the deployer on peer `owner`; refused when no slot is free. */
@@ -179,8 +192,8 @@ export const virtualComputerMessages = {
   /** Run one thread. No reply: the outcome comes back as exec-result or exec-error. */
   exec: {
     vc,
-    epoch: f.uint,
-    count: f.uint,
+    epoch,
+    count: threadId,
     ...threadSpec,
     /** Peers that hold this placement's checkpoints (empty or absent: none, the thread runs unprotected). */
     holders: f.optional(holders),
@@ -189,24 +202,32 @@ export const virtualComputerMessages = {
     /** Checkpoint policy: at most one snapshot per this many ms of run time. */
     checkpointIntervalMs: f.optional(f.uint),
     /** The virtual computer's mailbox size (see vc-create). @default 256 */
-    mailboxSize: f.optional(f.uint),
+    mailboxSize: f.optional(f.uintMax(1_000_000)),
+    /** This placement's task token: the host echoes it in every report about the placement. */
+    token,
   },
-  'exec-cancel': { id: f.uint, vc, thread: f.uint },
+  /** `token`: the placement's task token (only the owner, which issued it, knows it). */
+  'exec-cancel': { id: f.uint, vc, thread: threadId, token },
   'exec-cancel-reply': { re: f.uint, found: f.boolean },
 
   // ── worker → deployer ──────────────────────────────────────────────────────────────────────
-  'exec-progress': { vc, thread: f.uint, epoch: f.uint, seq: f.uint, value },
+  'exec-progress': { vc, thread: threadId, epoch, seq, value, token },
   /** `others`: slots of this worker busy with other virtual computers' threads, for the delegator. */
-  'exec-result': { vc, thread: f.uint, epoch: f.uint, value, others: f.uint },
+  'exec-result': { vc, thread: threadId, epoch, value, others: f.uintMax(1_000_000), token },
   /** `code` (protocol/errors.ts) marks a failure that is not the thread's own: ERR_NOT_ENROLLED, ERR_CHECKPOINT_UNAVAILABLE. */
-  'exec-error': { vc, thread: f.uint, epoch: f.uint, ...thrown, code: f.optional(f.string({ max: 128 })), others: f.uint },
+  'exec-error': { vc, thread: threadId, epoch, ...thrown, code: f.optional(f.string({ max: 128 })), others: f.uintMax(1_000_000), token },
   /** A worker fetches an assembly it lacks from the deployer's controller, on first use. */
   'assembly-fetch': { id: f.uint, hash: assembly },
   'assembly-fetch-reply': { re: f.uint, code },
 
   // ── anyone → a controller ──────────────────────────────────────────────────────────────────
   /** Virtual computers deployed here, threads executing here, slots and assembly counters (`ppp2p status`). */
-  'vc-status': { id: f.uint },
+  /**
+   * A client sees only its own virtual computers (and the threads executing here for them), a peer only the threads
+   * executing here for its own; with `admin`, the local admin credential (the daemon's `<dataDir>/admin.token`),
+   * everything.
+   */
+  'vc-status': { id: f.uint, admin: f.optional(f.string({ max: 256 })) },
   'vc-status-reply': {
     re: f.uint,
     self: f.peerId,
@@ -221,21 +242,21 @@ export const virtualComputerMessages = {
 
   // ── checkpoints and recovery (docs/effects-and-recovery.md) ──────────────────────────────────
   /** Deployer → worker: new holders for the placement's next checkpoints; `snapshot`: take one at the next opportunity. */
-  'exec-holders': { vc, thread: f.uint, epoch: f.uint, holders, snapshot: f.boolean },
+  'exec-holders': { vc, thread: threadId, epoch, holders, snapshot: f.boolean, token },
   /**
    * Deployer → worker: which placements of `vc` do you run? The owner's side of a placement lease: after the owner
    * was cut off (declared dead, frozen, partitioned) it learns which of its threads vanished and resumes them.
    */
   'exec-list': { id: f.uint, vc },
-  'exec-list-reply': { re: f.uint, placements: f.array(f.object({ thread: f.uint, epoch: f.uint }), { max: 100_000 }) },
+  'exec-list-reply': { re: f.uint, placements: f.array(f.object({ thread: threadId, epoch }), { max: 100_000 }) },
   /** Deployer → worker: stop any placement of `thread` older than `epoch` (a stale copy, fenced off). */
-  'exec-fence': { vc, thread: f.uint, epoch: f.uint },
+  'exec-fence': { vc, thread: threadId, epoch },
   /** Worker → deployer: holders acknowledged this checkpoint of the placement; it counts from now on. */
   'exec-checkpoint': {
     vc,
-    thread: f.uint,
+    thread: threadId,
     ...version,
-    seq: f.uint,
+    seq,
     bytes: f.uint,
     holders,
     site: f.string({ max: 1024 }),
@@ -243,26 +264,33 @@ export const virtualComputerMessages = {
     transferMs: f.number,
     /** The thread's consumed cursor at the snapshot (SnapshotInfo.consumed): senders trim their outboxes to it. */
     consumed: f.optional(f.record(f.int, { max: 1_000_000 })),
+    token,
   },
   /** Worker → deployer: this peer gives the placement back (it leaves); resume it from its newest checkpoint elsewhere. */
-  'exec-handback': { vc, thread: f.uint, epoch: f.uint, reason: f.string({ max: 256 }) },
+  'exec-handback': { vc, thread: threadId, epoch, reason: f.string({ max: 256 }), token },
   /** Worker → deployer: this peer is leaving; place nothing more on it. */
   'worker-leaving': { vc },
   /** Executor (or a holder replicating) → holder: keep this dormant copy. */
-  'checkpoint-put': { id: f.uint, vc, owner: f.peerId, thread: f.uint, ...version, snapshot },
+  'checkpoint-put': { id: f.uint, vc, owner: f.peerId, thread: threadId, ...version, snapshot },
   'checkpoint-put-reply': { re: f.uint },
   /** A peer resuming a thread fetches its checkpoint from a holder. */
-  'checkpoint-fetch': { id: f.uint, vc, thread: f.uint, ...version },
+  'checkpoint-fetch': { id: f.uint, vc, thread: threadId, ...version },
   'checkpoint-fetch-reply': { re: f.uint, snapshot },
   /** Deployer → holder: copy a checkpoint you hold to `to` (a new holder), reply once `to` acknowledged it. */
-  'checkpoint-replicate': { id: f.uint, vc, thread: f.uint, ...version, to: f.peerId },
+  'checkpoint-replicate': { id: f.uint, vc, thread: threadId, ...version, to: f.peerId },
   'checkpoint-replicate-reply': { re: f.uint },
   /** Deployer → holder: drop the thread's versions older than `below` (all of them when absent). */
-  'checkpoint-drop': { vc, thread: f.uint, below: f.optional(f.object(version)) },
+  'checkpoint-drop': { vc, thread: threadId, below: f.optional(f.object(version)) },
+  /**
+   * Deployer → holder: `host` may send this holder copies of `thread` of versions up to placement `epoch`
+   * (`checkpoint-put`) and fetch the copies held of it (`checkpoint-fetch`). A holder keeps copies only for
+   * placements its owner announced this way; the first grant for a virtual computer makes its sender the owner.
+   */
+  'checkpoint-grant': { vc, thread: threadId, epoch, host: f.peerId },
   /** Deployer → holder: the virtual computer ended; drop everything held for it. */
   'checkpoint-release': { vc },
   /** Controller → application: the thread moved to another peer (`to`), resuming from a checkpoint or restarting. */
-  'thread-migrated': { vc, thread: f.uint, from: f.peerId, to: f.peerId, reason: f.string({ max: 256 }), fromCheckpoint: f.boolean },
+  'thread-migrated': { vc, thread: threadId, from: f.peerId, to: f.peerId, reason: f.string({ max: 256 }), fromCheckpoint: f.boolean },
 
   // ── message passing between threads (message-manager.ts, peer-unit-proxy.ts, address-resolver.ts) ──
   // Sender's host → receiver's host, directly, or through the owner (which forwards anything whose `dest` is
@@ -276,10 +304,10 @@ export const virtualComputerMessages = {
    */
   'msg-deliver': {
     vc,
-    from: f.uint,
-    to: f.uint,
-    epoch: f.uint,
-    round: f.uint,
+    from: threadId,
+    to: threadId,
+    epoch,
+    round: seq,
     origin: f.peerId,
     dest: f.peerId,
     /** The messages, in one binary batch (msg-batch.ts): a u32 count, `{ f64 seq, f64 prev, u32 length }` each, then the values. */
@@ -289,16 +317,16 @@ export const virtualComputerMessages = {
    * Receiver's host → sender's host, for the mailbox of placement `epoch`: messages of the pair numbered up to
    * `upTo` are in the mailbox, and up to `consumed` were handed to the receiving thread (cumulative both).
    */
-  'msg-ack': { vc, from: f.uint, to: f.uint, epoch: f.uint, upTo: f.int, consumed: f.int, dest: f.peerId },
+  'msg-ack': { vc, from: threadId, to: threadId, epoch, upTo: f.int, consumed: f.int, dest: f.peerId },
   /**
    * Receiver's host → sender's host: message `seq` (of sender round `round`) was not accepted, nor anything after
    * it in that round. 'full': the mailbox is full, wait for msg-credit; 'gap': messages after `expect` are
    * missing; 'not-here': the receiver does not run here at that epoch. `expect` is the last seq of the pair the
    * mailbox holds (-1: none).
    */
-  'msg-nack': { vc, from: f.uint, to: f.uint, epoch: f.uint, seq: f.uint, round: f.uint, reason: f.literal('full', 'gap', 'not-here'), expect: f.int, dest: f.peerId },
+  'msg-nack': { vc, from: threadId, to: threadId, epoch, seq, round: seq, reason: f.literal('full', 'gap', 'not-here'), expect: f.int, dest: f.peerId },
   /** Receiver's host → a sender's host refused with 'full': the mailbox has room again. */
-  'msg-credit': { vc, from: f.uint, to: f.uint, dest: f.peerId },
+  'msg-credit': { vc, from: threadId, to: threadId, dest: f.peerId },
   /**
    * Sender's host → owner: a finished thread's outbox (in parts of at most ~16 MB). The owner delivers what the
    * receivers had not acknowledged (`acked[to]`: the last seq acknowledged to the sender's host), and the rest
@@ -306,34 +334,38 @@ export const virtualComputerMessages = {
    */
   'msg-residual': {
     vc,
-    from: f.uint,
-    entries: f.array(f.object({ to: f.uint, seq: f.uint, prev: f.int, value: msgValue }), { max: 1_000_000 }),
+    from: threadId,
+    entries: f.array(f.object({ to: threadId, seq, prev: f.int, value: msgValue }), { max: 1_000_000 }),
     acked: f.record(f.int, { max: 1_000_000 }),
+    /** The sender thread's last placement (its host sends this before the result): its epoch and task token. */
+    epoch,
+    token,
   },
   /** Deployer → workers: where a thread runs now ('running' with its host), or that it waits or ended. */
-  'thread-placed': { vc, thread: f.uint, epoch: f.uint, state: threadState, host: f.optional(f.peerId) },
+  'thread-placed': { vc, thread: threadId, epoch, state: threadState, host: f.optional(f.peerId) },
   /** Worker → deployer: where does `thread` run? (an address resolver's cache miss) */
-  'thread-locate': { id: f.uint, vc, thread: f.uint },
-  'thread-locate-reply': { re: f.uint, epoch: f.uint, state: threadState, host: f.optional(f.peerId) },
+  'thread-locate': { id: f.uint, vc, thread: threadId },
+  'thread-locate-reply': { re: f.uint, epoch, state: threadState, host: f.optional(f.peerId) },
   /**
    * Deployer → workers: thread `thread` checkpointed; `cursor[sender]` is the highest seq from `sender` it had
    * received. Senders drop outbox entries to it up to there (docs/effects-and-recovery.md).
    */
-  'msg-trim': { vc, thread: f.uint, cursor: f.record(f.int, { max: 1_000_000 }) },
+  'msg-trim': { vc, thread: threadId, cursor: f.record(f.int, { max: 1_000_000 }) },
 
   // ── globals (global-variable-manager.ts, at the owner's deployer) ─────────────────────────────
   /** Worker → deployer: one globals operation of a thread; exactly-once by (thread, seq). */
   'globals-op': {
     id: f.uint,
     vc,
-    thread: f.uint,
-    epoch: f.uint,
-    seq: f.uint,
+    thread: threadId,
+    epoch,
+    seq,
     op: f.literal('get', 'set', 'compareAndSet', 'lock', 'unlock'),
     name: globalName,
     value: f.optional(msgValue),
     expected: f.optional(msgValue),
     write: f.optional(f.boolean),
+    token,
   },
   /** `value`: the variable's value for get and lock (absent: undefined); `ok`: whether a compareAndSet set. */
   'globals-op-reply': { re: f.uint, value: f.optional(msgValue), ok: f.optional(f.boolean) },

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { startPeerProcess, type PeerProcess } from '../../src/client/peer-process.ts';
 import { connect } from '../../src/protocol/connection.ts';
-import { askPeer } from '../support/ask-peer.ts';
+import { askPeer, peerDataDirs } from '../support/ask-peer.ts';
 import type { MessageOf, PeerInfo } from '../../src/protocol/messages.ts';
 
 const here = import.meta.dirname;
@@ -51,6 +51,7 @@ export class TestSwarm {
         logLevel: 'warn',
         memoryLimitMb: opts.memoryLimitMb,
       });
+      peerDataDirs.set(p.url, join(this.dir, `peer-${this.peers.length + started.length}`));
       started.push(p);
     }
     this.peers.push(...started);

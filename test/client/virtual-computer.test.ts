@@ -12,6 +12,7 @@ import type { RemoteError } from '../../src/protocol/errors.ts';
 import { HandshakeError } from '../../src/protocol/errors.ts';
 import type { StatusReport } from '../../src/cli/commands/status.ts';
 import { buildFixtures, eventually, sleep, TestSwarm } from './helpers.ts';
+import { peerDataDirs } from '../support/ask-peer.ts';
 import type * as Threads from './fixtures/threads.ts';
 
 import { NODE, cliArgs } from '../support/cli.ts';
@@ -218,10 +219,14 @@ describe('a virtual computer on three daemons', () => {
   it('`ppp2p status --json` lists peers, virtual computers and their threads', async () => {
     const t = vc.spawn(fx.forever);
     await eventually(() => t.progressCount > 0);
-    const { stdout } = await promisify(execFile)(NODE, cliArgs('status', '--controller', swarm.peers[0]!.url, '--json'), {
-      env: { ...process.env, PPP2P_SWARM_KEY: swarm.key.toString('base64') },
-    });
+    const env = { ...process.env, PPP2P_SWARM_KEY: swarm.key.toString('base64') };
+    const url = swarm.peers[0]!.url;
+    // The controller's operator: its data dir holds the admin credential that shows every virtual computer.
+    const { stdout } = await promisify(execFile)(NODE, cliArgs('status', '--controller', url, '--data-dir', peerDataDirs.get(url)!, '--json'), { env });
+    // Anyone else with the swarm key sees no application's virtual computers.
+    const { stdout: outsider } = await promisify(execFile)(NODE, cliArgs('status', '--controller', url, '--json'), { env });
     await t.cancel();
+    expect((JSON.parse(outsider) as StatusReport).virtualComputers).toEqual([]);
     const report = JSON.parse(stdout) as StatusReport;
     expect(report.self).toBe(swarm.peers[0]!.peerId);
     expect(report.peers.filter((p) => p.state === 'alive').map((p) => p.id).sort()).toEqual(swarm.peers.map((p) => p.peerId).sort());

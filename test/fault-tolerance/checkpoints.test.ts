@@ -83,7 +83,7 @@ describe('checkpoint store', () => {
     ownerAlive = false;
     const gone = put(store, 2, 1, 1, 1);
     await expect(gone).rejects.toBeInstanceOf(CheckpointOwnerGoneError);
-    await expect(gone).rejects.toMatchObject({ code: 'ERR_OWNER_GONE', message: 'owner owner of virtual computer vc1 was declared dead' });
+    await expect(gone).rejects.toMatchObject({ code: 'ERR_OWNER_GONE', message: 'owner owner of virtual computer vc1 is not a live member of the swarm (declared dead, or never joined)' });
   });
 
   it('counts a delayed copy as arriving until it is stored (fault injection)', async () => {
@@ -161,11 +161,16 @@ describe('choice of holders', () => {
   });
 
   it('asks the host for a new snapshot when the only copy of its newest checkpoint died with its holder', () => {
-    const t = { thread: 0, state: 'running', host: 'w1', holders: ['w2'], placements: 3 } as unknown as ThreadRecord;
+    const token = new Uint8Array(16).fill(7);
+    const t = { thread: 0, state: 'running', host: 'w1', holders: ['w2'], placements: 3, token } as unknown as ThreadRecord;
     const { r, sent } = recovery([['w1', 'alive'], ['w2', 'dead'], ['w3', 'alive']], ['w1', 'w3'], 1, 'owner', [t]);
     r.directory.acknowledge(0, report(3, 2, ['w2']));
     r.peerDead('w2');
     expect(t.holders).toEqual(['w3']);
-    expect(sent).toEqual([['w1', { t: 'exec-holders', vc: 'vc1', thread: 0, epoch: 3, holders: ['w3'], snapshot: true }]]);
+    // The new holder hears of the placement first (it takes copies only from announced hosts).
+    expect(sent).toEqual([
+      ['w3', { t: 'checkpoint-grant', vc: 'vc1', thread: 0, epoch: 3, host: 'w1' }],
+      ['w1', { t: 'exec-holders', vc: 'vc1', thread: 0, epoch: 3, holders: ['w3'], snapshot: true, token }],
+    ]);
   });
 });

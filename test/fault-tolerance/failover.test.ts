@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCrunch, FaultSwarm, observe, referenceRun, type CrunchModule } from './helpers.ts';
 import type { VirtualComputer } from '../../src/client/index.ts';
+import { adminTokenOf } from '../support/ask-peer.ts';
 
 let job: CrunchModule;
 /**
@@ -268,7 +269,7 @@ describe('owner death and a swarm of one', () => {
     const t = vc.spawn(job.crunch, 1_000_000, 40_000);
     await s.waitFor(async () => (await s.thread(vc!.id, 0))?.protection === 'unprotected', 10_000, 'an unprotected thread');
     const { formatStatus, fetchStatus } = await import('../../src/cli/commands/status.ts');
-    expect(formatStatus(await fetchStatus(s.controller.url, s.key))).toMatch(/UNPROTECTED: no other peer can hold its checkpoints/);
+    expect(formatStatus(await fetchStatus(s.controller.url, s.key, adminTokenOf(s.controller.url)))).toMatch(/UNPROTECTED: no other peer can hold its checkpoints/);
     const [joined] = await s.addWorkers(1);
     await s.waitFor(async () => (await s.thread(vc!.id, 0))?.protection === 'protected', 10_000, 'the thread to be protected');
     expect((await s.thread(vc.id, 0))?.checkpoint?.holders).toEqual([joined!.peerId]);

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startPeerProcess, type PeerProcess } from '../../src/client/peer-process.ts';
 import { connect } from '../../src/protocol/connection.ts';
-import { askPeer } from '../support/ask-peer.ts';
+import { askPeer, peerDataDirs } from '../support/ask-peer.ts';
 import type { LogLevel } from '../../src/protocol/log.ts';
 import type { MessageOf } from '../../src/protocol/messages.ts';
 import { buildProject, formatDiagnostic } from '../../src/build/index.ts';
@@ -91,6 +91,7 @@ export class FaultSwarm {
   readonly peers: FaultPeer[] = [];
   #controller!: FaultPeer;
   #env: Record<string, string> = {};
+  #spawned = 0;
   #logLevel: LogLevel = (process.env.PPP2P_TEST_LOG as LogLevel | undefined) ?? 'warn';
 
   /** The owner's controller: the application's virtual computers are deployed there. */
@@ -124,7 +125,6 @@ export class FaultSwarm {
     return started;
   }
 
-  #spawned = 0;
 
   async #spawn(slots: number, env: Record<string, string>): Promise<FaultPeer> {
     const seed = this.#controller?.url;
@@ -132,14 +132,15 @@ export class FaultSwarm {
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
     let started: Promise<PeerProcess>;
+    // Counted here, not from this.peers: peers start two at a time, and each needs its own data dir.
+    const dataDir = join(this.dir, `peer-${this.#spawned++}`);
     try {
       started = startPeerProcess(
         {
           swarmKey: this.key.toString('base64'),
           join: seed === undefined ? [] : [seed],
           slots,
-          // Counted before the await: two peers started at once must not share a data dir (nor its identity key).
-          dataDir: join(this.dir, `peer-${this.#spawned++}`),
+          dataDir,
           logLevel: this.#logLevel,
         },
         { stdout: null },
@@ -151,6 +152,7 @@ export class FaultSwarm {
       }
     }
     const p = await started;
+    peerDataDirs.set(p.url, dataDir);
     const peer: FaultPeer = Object.assign(p, { slots });
     this.peers.push(peer);
     return peer;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startPeerProcess, type PeerProcess } from '../../src/client/peer-process.ts';
-import { askPeer } from '../support/ask-peer.ts';
+import { askPeer, peerDataDirs } from '../support/ask-peer.ts';
 import type { MessageOf } from '../../src/protocol/messages.ts';
 import { buildProject, formatDiagnostic } from '../../src/build/index.ts';
 import type * as Threads from './fixtures/threads.ts';
@@ -49,6 +49,7 @@ export class PeerSwarm {
         ),
       );
     }
+    for (const [i, p] of started.entries()) peerDataDirs.set(p.url, join(this.dir, `peer-${this.peers.length + i}`));
     this.peers.push(...started);
     await this.waitForMembers(this.peers.length);
     return started;

@@ -124,8 +124,8 @@ describe('identity: a peer id cannot be claimed', () => {
     const toOwner = await connect(owner.url, { swarmKey: key, role: 'peer', identity: attacker });
     const toWorker = await connect(worker.url, { swarmKey: key, role: 'peer', identity: attacker });
     cleanups.push(() => toOwner.close(), () => toWorker.close());
-    toOwner.send({ t: 'exec-result', vc: 'vc-1', thread: 1, epoch: 1, value: new Uint8Array([1]), others: 0 });
-    await toWorker.request({ t: 'exec-cancel', vc: 'vc-1', thread: 1 });
+    toOwner.send({ t: 'exec-result', vc: 'vc-1', thread: 1, epoch: 1, value: new Uint8Array([1]), others: 0, token: new Uint8Array(16) });
+    await toWorker.request({ t: 'exec-cancel', vc: 'vc-1', thread: 1, token: new Uint8Array(16) });
     await new Promise((r) => setTimeout(r, 50));
     expect(seen).toEqual([
       { t: 'exec-result', from: attacker.id },

@@ -3,15 +3,20 @@
  * of its swarm (id, address, slots, free slots, speed score, last heard), the virtual computers it deploys with
  * their threads (state, host, progress count, last checkpoint with its age, size and holders, migrations), the
  * threads it executes for others, and the checkpoints it holds for them.
+ *
+ * A controller shows a client only that client's own virtual computers; with the controller's local admin
+ * credential (`<data dir>/admin.token`, written at start, mode 0600) it shows everything. `status` sends it when
+ * it can read it: `--admin-token-file F`, or `--data-dir D` (the controller's data dir).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from '../args.ts';
 import { CommandFailure, UsageError } from '../errors.ts';
 import { connect } from '../../protocol/connection.ts';
 import type { MessageOf, PeerInfo } from '../../protocol/messages.ts';
 import { DEFAULT_PORT, parseSwarmKey } from './peer.ts';
 
-const usage = 'ppp2p status [--controller ws://host:port] [--swarm-key-file F] [--json]';
+const usage = 'ppp2p status [--controller ws://host:port] [--swarm-key-file F] [--admin-token-file F | --data-dir D] [--json]';
 
 /** What `--json` prints. */
 export interface StatusReport {
@@ -28,7 +33,11 @@ export interface StatusReport {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { positionals, flags } = parseArgs(argv, { controller: 'string', 'swarm-key-file': 'string', json: 'boolean' }, usage);
+  const { positionals, flags } = parseArgs(
+    argv,
+    { controller: 'string', 'swarm-key-file': 'string', 'admin-token-file': 'string', 'data-dir': 'string', json: 'boolean' },
+    usage,
+  );
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'; usage: ${usage}`);
   const controller = typeof flags.controller === 'string' ? flags.controller : `ws://127.0.0.1:${DEFAULT_PORT}`;
   if (!/^wss?:\/\/[^\s]+$/.test(controller)) throw new UsageError(`--controller must be a ws:// or wss:// URL, got '${controller}'`);
@@ -47,7 +56,8 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     throw new UsageError(`no swarm key: pass the swarm's key with --swarm-key-file F (or set PPP2P_SWARM_KEY); usage: ${usage}`);
   }
-  const report = await fetchStatus(controller, swarmKey).catch((err: unknown) => {
+  const adminToken = readAdminToken(flags['admin-token-file'], flags['data-dir']);
+  const report = await fetchStatus(controller, swarmKey, adminToken).catch((err: unknown) => {
     throw new CommandFailure(`the controller at ${controller}`, err, '--controller');
   });
   if (flags.json === true) console.log(JSON.stringify(report, null, 2));
@@ -55,11 +65,26 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Asks a controller for its membership and its virtual computers. */
-export async function fetchStatus(controller: string, swarmKey: Uint8Array): Promise<StatusReport> {
+/**
+ * The controller's local admin credential: from `--admin-token-file` (which must be readable), else from
+ * `--data-dir`'s admin.token if there is one. Undefined: status shows only this client's own virtual computers.
+ */
+function readAdminToken(file: unknown, dataDir: unknown): string | undefined {
+  const path = typeof file === 'string' ? file : typeof dataDir === 'string' ? join(dataDir, 'admin.token') : undefined;
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    if (typeof file !== 'string' && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`--admin-token-file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/** Asks a controller for its membership and its virtual computers (all of them with its admin credential). */
+export async function fetchStatus(controller: string, swarmKey: Uint8Array, adminToken?: string): Promise<StatusReport> {
   const conn = await connect(controller, { swarmKey, role: 'client' });
   try {
-    const [members, vcs] = await Promise.all([conn.request({ t: 'members' }), conn.request({ t: 'vc-status' })]);
+    const [members, vcs] = await Promise.all([conn.request({ t: 'members' }), conn.request({ t: 'vc-status', ...(adminToken !== undefined ? { admin: adminToken } : {}) })]);
     return {
       controller,
       self: vcs.self,

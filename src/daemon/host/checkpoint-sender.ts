@@ -32,6 +32,8 @@ export interface CheckpointSenderInit {
   owner: string;
   thread: number;
   epoch: number;
+  /** The placement's task token (exec.token), echoed in exec-checkpoint. */
+  token: Uint8Array;
   holders: readonly string[];
 }
 
@@ -162,6 +164,7 @@ export class CheckpointSender {
       site: info.site.slice(0, 1024),
       encodeMs: info.encodeMs,
       transferMs,
+      token: this.#init.token,
       // Messaging: once this checkpoint counts, senders may trim their outboxes up to its consumed cursor.
       ...(Object.keys(info.consumed ?? {}).length > 0 ? { consumed: info.consumed } : {}),
     });

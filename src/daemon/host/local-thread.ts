@@ -11,6 +11,8 @@ export interface LocalThread {
   readonly owner: string;
   readonly thread: number;
   readonly epoch: number;
+  /** The placement's task token from its `exec`: echoed in the reports to the owner (globals-op, msg-residual). */
+  readonly token: Uint8Array;
   readonly mailboxSize: number;
   /** Tells the thread's executor something (acks, outbox trims and re-sends); nothing once it has ended. */
   notify(n: HostNotice): void;

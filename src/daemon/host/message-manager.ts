@@ -32,6 +32,9 @@ import type { LocalThread } from './local-thread.ts';
 import { PeerUnitProxy } from './peer-unit-proxy.ts';
 import { forEachMsg, msgBatchCount, msgBatchFirstSeq } from '../../protocol/msg-batch.ts';
 
+/** Placement lookups at once for messages from a host this peer does not know (see #fromItsHost). */
+const MAX_SENDER_LOOKUPS = 256;
+
 /** Longest an ack waits to cover more messages (senders retransmit after 2 s without one). */
 const ACK_DELAY_MS = 20;
 
@@ -46,6 +49,11 @@ export interface MessageManagerInit {
   log: Logger;
   /** Whether this peer is the owner of virtual computer `vc` (owners relay and keep residual outboxes). */
   owns(vc: string): boolean;
+  /**
+   * Whether `host` runs placement `epoch` of `thread` of `vc` with task token `token`, as this peer (its owner)
+   * recorded it: a residual outbox is taken only from there. @default never
+   */
+  hostOf?(vc: string, thread: number, epoch: number, token: Uint8Array, host: string): boolean;
 }
 
 /** One per peer: mailboxes, resolver and proxy, and the handlers of the messages between hosts. */
@@ -54,6 +62,10 @@ export class MessageManager {
   readonly proxy: PeerUnitProxy;
   readonly #links: PeerLinks;
   readonly #owns: (vc: string) => boolean;
+  readonly #hostOf: NonNullable<MessageManagerInit['hostOf']>;
+  readonly #log: Logger;
+  /** Placements of speaking threads being looked up (`vc/thread`), bounded. */
+  readonly #lookups = new Set<string>();
   readonly #boxes = new Map<string, Mailbox>();
   readonly #locals = new Map<string, LocalThread>();
   /** The owner of each virtual computer this peer runs threads of (placements and trims come only from it). */
@@ -69,6 +81,8 @@ export class MessageManager {
   constructor(init: MessageManagerInit) {
     this.#links = init.links;
     this.#owns = init.owns;
+    this.#hostOf = init.hostOf ?? (() => false);
+    this.#log = init.log;
     this.resolver = new AddressResolver({
       log: init.log,
       locate: async (vc, owner, thread) => {
@@ -92,7 +106,7 @@ export class MessageManager {
    * A thread was placed here (its exec arrived): its mailbox opens once its executor reports the cursor, and
    * messages for it are held until then. Returns the handle the worker keeps for the placement.
    */
-  threadStarted(init: { vc: string; owner: string; thread: number; epoch: number; mailboxSize?: number; notify(n: HostNotice): void }): LocalThread {
+  threadStarted(init: { vc: string; owner: string; thread: number; epoch: number; token: Uint8Array; mailboxSize?: number; notify(n: HostNotice): void }): LocalThread {
     const key = `${init.vc}/${init.thread}`;
     this.#owners.set(init.vc, init.owner);
     this.#locals.get(key)?.end('stopped');
@@ -108,6 +122,7 @@ export class MessageManager {
       owner: init.owner,
       thread: init.thread,
       epoch: init.epoch,
+      token: init.token,
       mailboxSize,
       notify: (n) => {
         if (!ended) init.notify(n);
@@ -147,6 +162,41 @@ export class MessageManager {
     return local;
   }
 
+  /**
+   * Whether a message between hosts comes from where it should: the virtual computer's owner (it relays, and
+   * delivers finished threads' outboxes), or the host of the thread that speaks (the sender of a msg-deliver, the
+   * receiver of an ack, nack or credit) as this peer's address resolver knows it. An unknown or older placement is
+   * looked up (the sender retransmits after 2 s); a message naming another origin than its sender is dropped
+   * with a warning.
+   */
+  #fromItsHost(msg: MessageOf<'msg-deliver' | 'msg-ack' | 'msg-nack' | 'msg-credit'>, from: string): boolean {
+    const owner = this.#owners.get(msg.vc);
+    if (owner === undefined || from === owner) return true; // nothing of it here (answered not-here), or the owner relaying
+    const speaker = msg.t === 'msg-deliver' ? msg.from : msg.to;
+    if (msg.t === 'msg-deliver' && msg.origin !== from) {
+      this.#log.warn(`dropped a msg-deliver of thread ${msg.from} of ${msg.vc} from ${from}: it names ${msg.origin} as its origin`);
+      return false;
+    }
+    const p = this.resolver.current(msg.vc, speaker);
+    if (p?.state === 'running' && p.host === from) return true;
+    if (p === undefined || p.state === 'running' || p.state === 'queued') {
+      // Perhaps a placement this peer has not heard of yet: ask the owner (bounded), the sender tries again.
+      if (this.#lookups.size < MAX_SENDER_LOOKUPS && !this.#lookups.has(`${msg.vc}/${speaker}`)) {
+        const key = `${msg.vc}/${speaker}`;
+        this.#lookups.add(key);
+        const timer = setTimeout(() => this.#lookups.delete(key), 10_000);
+        void this.resolver.resolve(msg.vc, owner, speaker).finally(() => {
+          clearTimeout(timer);
+          this.#lookups.delete(key);
+        });
+      }
+      this.#log.debug(`held back '${msg.t}' of thread ${speaker} of ${msg.vc} from ${from}: not its known host (${p?.host ?? 'unknown'})`);
+    } else {
+      this.#log.debug(`dropped '${msg.t}' of thread ${speaker} of ${msg.vc} from ${from}: the thread has ended`);
+    }
+    return false;
+  }
+
   /** This peer left virtual computer `vc` (dismissed, or its owner is gone). */
   leave(vc: string): void {
     for (const [key, l] of this.#locals) if (key.startsWith(`${vc}/`)) l.end('stopped');
@@ -163,10 +213,20 @@ export class MessageManager {
   handlers(): HandlerTable {
     const deliverOrRelay = (msg: MessageOf<'msg-deliver' | 'msg-ack' | 'msg-nack' | 'msg-credit'>, from: Sender): void => {
       if (msg.dest !== this.selfId) {
-        // Relay: only the owner forwards, and only for its own virtual computers, one hop.
-        if (this.#owns(msg.vc) && from.remoteId !== msg.dest) this.#links.send(msg.dest, msg);
+        // Relay: only the owner forwards, and only for its own virtual computers, one hop; and only what the
+        // thread that speaks sends from its current host (the owner's resolver is authoritative): the receiver
+        // trusts what the owner relays.
+        if (!this.#owns(msg.vc) || from.remoteId === msg.dest) return;
+        const speaker = msg.t === 'msg-deliver' ? msg.from : msg.to;
+        const p = this.resolver.current(msg.vc, speaker);
+        if (p?.state !== 'running' || p.host !== from.remoteId || (msg.t === 'msg-deliver' && msg.origin !== from.remoteId)) {
+          this.#log.debug(`not relaying '${msg.t}' of thread ${speaker} of ${msg.vc} from ${from.remoteId}: not its current host`);
+          return;
+        }
+        this.#links.send(msg.dest, msg);
         return;
       }
+      if (!this.#fromItsHost(msg, from.remoteId)) return;
       this.#handleLocal(msg);
     };
     return {
@@ -175,8 +235,12 @@ export class MessageManager {
       'msg-nack': { peer: deliverOrRelay },
       'msg-credit': { peer: deliverOrRelay },
       'msg-residual': {
-        peer: (msg) => {
+        peer: (msg, from) => {
           if (!this.#owns(msg.vc)) return;
+          if (!this.#hostOf(msg.vc, msg.from, msg.epoch, msg.token, from.remoteId)) {
+            this.#log.warn(`dropped a residual outbox of thread ${msg.from} of ${msg.vc} from ${from.remoteId}: not the thread's current placement (or a wrong placement token)`);
+            return;
+          }
           this.proxy.adopt(
             msg.vc,
             msg.from,
@@ -339,7 +403,7 @@ export class MessageManager {
         return box.receive(call.from, call.timeoutMs, Math.max(1, call.max));
       case 'globals': {
         const { kind: _kind, ...op } = call;
-        const reply = await this.#links.request(t.owner, { t: 'globals-op', vc: t.vc, thread: t.thread, epoch: t.epoch, ...op }, GLOBALS_TIMEOUT_MS).catch((err: unknown) => {
+        const reply = await this.#links.request(t.owner, { t: 'globals-op', vc: t.vc, thread: t.thread, epoch: t.epoch, token: t.token, ...op }, GLOBALS_TIMEOUT_MS).catch((err: unknown) => {
           throw threadEffectOf(err);
         });
         return { value: reply.value, ok: reply.ok };

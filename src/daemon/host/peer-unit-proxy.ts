@@ -202,7 +202,7 @@ export class PeerUnitProxy {
     let part: MessageOf<'msg-residual'>['entries'] = [];
     let bytes = 0;
     const flush = (): void => {
-      this.#links.send(t.owner, { t: 'msg-residual', vc: t.vc, from: t.thread, entries: part, acked });
+      this.#links.send(t.owner, { t: 'msg-residual', vc: t.vc, from: t.thread, entries: part, acked, epoch: t.epoch, token: t.token });
       part = [];
       bytes = 0;
     };

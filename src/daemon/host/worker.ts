@@ -26,11 +26,14 @@ import { formatVersion } from './checkpoint-store.ts';
 import type { MessageManager } from './message-manager.ts';
 import type { LocalThread } from './local-thread.ts';
 import type { HostNotice } from '../../runtime/worker-messages.ts';
+import { samePlacementToken } from '../placement-token.ts';
 
 /** A thread this worker runs (or is fetching the code of). */
 interface Running {
   thread: number;
   epoch: number;
+  /** The placement's task token (exec.token): every report about the placement echoes it. */
+  token: Uint8Array;
   fn: string;
   since: number;
   handle: ExecHandle | undefined;
@@ -127,6 +130,8 @@ export class Worker {
     const { slots, freeSlots: free } = this.executors;
     const refuse = (reason: string): ReplyInput => ({ t: 'enrol-reply', accepted: false, reason, slots, free, speed: this.#peer.speed });
     if (msg.owner !== from.remoteId) return refuse(`the enrolment names owner ${msg.owner} but comes from ${from.remoteId}`);
+    const known = this.#enrolments.get(msg.vc);
+    if (known !== undefined && known.owner !== from.remoteId) return refuse(`virtual computer ${msg.vc} belongs to another owner here`);
     if (this.#closing) return refuse('the peer is shutting down');
     if (slots === 0) return refuse('the peer runs no threads (it has 0 slots)');
     if (!this.#enrolments.has(msg.vc) && free === 0) return refuse(`no free slots (${slots} of ${slots} busy)`);
@@ -154,6 +159,7 @@ export class Worker {
         message,
         stack: '',
         others: this.#others(msg.vc),
+        token: msg.token,
       });
     if (e === undefined || e.owner !== from.remoteId) return fail(`peer ${this.#peer.id} is not enrolled in virtual computer ${msg.vc}`);
     const old = e.threads.get(msg.thread);
@@ -163,11 +169,11 @@ export class Worker {
     }
     let end!: () => void;
     const ended = new Promise<void>((resolve) => (end = resolve));
-    const sender = new CheckpointSender({ links: this.#links, log: this.#log, vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, holders: msg.holders ?? [] });
-    const r: Running = { thread: msg.thread, epoch: msg.epoch, fn: msg.fn, since: Date.now(), handle: undefined, cancelled: false, sender, leaving: false, ended, end };
+    const sender = new CheckpointSender({ links: this.#links, log: this.#log, vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, token: msg.token, holders: msg.holders ?? [] });
+    const r: Running = { thread: msg.thread, epoch: msg.epoch, token: msg.token, fn: msg.fn, since: Date.now(), handle: undefined, cancelled: false, sender, leaving: false, ended, end };
     // The mailbox exists from now on: messages for the thread are held while its code loads.
     const notify = (n: HostNotice): void => r.handle?.notify?.(n);
-    r.messaging = this.#messages?.threadStarted({ vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, mailboxSize: msg.mailboxSize, notify });
+    r.messaging = this.#messages?.threadStarted({ vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, token: msg.token, mailboxSize: msg.mailboxSize, notify });
     e.threads.set(msg.thread, r);
     if (this.#closing) return this.#handBack(e, r, 'the peer is leaving');
     void this.#run(e, r, msg).finally(() => {
@@ -180,7 +186,14 @@ export class Worker {
   onExecCancel(msg: MessageOf<'exec-cancel'>, from: Sender): ReplyInput {
     const e = this.#enrolments.get(msg.vc);
     const r = e?.owner === from.remoteId ? e.threads.get(msg.thread) : undefined;
-    if (e === undefined || r === undefined) return { t: 'exec-cancel-reply', found: false };
+    if (e === undefined || r === undefined) {
+      if (e !== undefined && e.owner !== from.remoteId) this.#log.warn(`refused an exec-cancel of thread ${msg.thread} of ${msg.vc} from ${from.remoteId}: not its owner`);
+      return { t: 'exec-cancel-reply', found: false };
+    }
+    if (!samePlacementToken(r.token, msg.token)) {
+      this.#log.warn(`refused an exec-cancel of thread ${msg.thread} of ${msg.vc} from ${from.remoteId}: wrong placement token`);
+      return { t: 'exec-cancel-reply', found: false };
+    }
     e.threads.delete(msg.thread);
     this.#stop(r);
     return { t: 'exec-cancel-reply', found: true };
@@ -211,7 +224,7 @@ export class Worker {
 
   async #run(e: Enrolment, r: Running, msg: MessageOf<'exec'>): Promise<void> {
     const owner = e.owner;
-    const base = { vc: e.vc, thread: r.thread, epoch: r.epoch };
+    const base = { vc: e.vc, thread: r.thread, epoch: r.epoch, token: r.token };
     const current = (): boolean => !r.cancelled && e.threads.get(r.thread) === r && this.#enrolments.get(e.vc) === e;
     // The checkpoint travels while the assembly loads: both are on the failover's critical path.
     const fetching = msg.resume === undefined ? undefined : this.#fetchCheckpoint(e.vc, msg);
@@ -315,6 +328,10 @@ export class Worker {
     const e = this.#enrolments.get(msg.vc);
     const r = e?.owner === from.remoteId ? e.threads.get(msg.thread) : undefined;
     if (r === undefined || r.epoch !== msg.epoch) return;
+    if (!samePlacementToken(r.token, msg.token)) {
+      this.#log.warn(`refused an exec-holders for thread ${msg.thread} of ${msg.vc} from ${from.remoteId}: wrong placement token`);
+      return;
+    }
     r.sender?.setHolders(msg.holders);
     if (msg.snapshot) r.handle?.requestSnapshot?.();
   }
@@ -365,7 +382,7 @@ export class Worker {
     if (e.threads.get(r.thread) !== r) return;
     e.threads.delete(r.thread);
     this.#stop(r);
-    this.#links.send(e.owner, { t: 'exec-handback', vc: e.vc, thread: r.thread, epoch: r.epoch, reason });
+    this.#links.send(e.owner, { t: 'exec-handback', vc: e.vc, thread: r.thread, epoch: r.epoch, reason, token: r.token });
   }
 
   #stop(r: Running): void {

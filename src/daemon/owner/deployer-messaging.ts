@@ -11,7 +11,8 @@ import type { AddressResolver, Placement } from '../host/address-resolver.ts';
 import type { PeerUnitProxy } from '../host/peer-unit-proxy.ts';
 import type { PeerLinks } from '../peer-links.ts';
 import type { HandlerTable } from '../message-handlers.ts';
-import { UnknownVirtualComputerError } from '../../protocol/errors.ts';
+import { ForbiddenError, UnknownVirtualComputerError } from '../../protocol/errors.ts';
+import { samePlacementToken } from '../placement-token.ts';
 import { GlobalVariableManager, type GlobalsReply } from './global-variable-manager.ts';
 import { PlacementPublisher } from './placement-publisher.ts';
 import type { ThreadRecord } from './virtual-thread-delegator.ts';
@@ -35,6 +36,8 @@ export interface DeployerMessagingInit {
   workers(): Iterable<string>;
   /** The deployer's record of a live thread. */
   thread(n: number): ThreadRecord | undefined;
+  /** Whether `peer` hosts a running thread of the virtual computer. */
+  hosts(peer: string): boolean;
   /** Whether `host`'s peer is alive (or only suspected) in the membership. */
   peerAlive(host: string): boolean;
   mailboxSize?: number;
@@ -81,6 +84,25 @@ export class DeployerMessaging {
     });
   }
 
+  /**
+   * Whether `peer` takes part in this virtual computer: an enrolled worker, or the host of one of its threads (a
+   * leaving worker still runs some). Only they may ask where its threads run.
+   */
+  member(peer: string): boolean {
+    if (peer === this.#init.links.selfId) return true;
+    for (const w of this.#init.workers()) if (w === peer) return true;
+    return this.#init.hosts(peer);
+  }
+
+  /**
+   * A finished thread's residual outbox comes from its last host only (before its result, so the thread still
+   * runs there in the owner's record), with that placement's epoch and token.
+   */
+  fromHost(thread: number, epoch: number, token: Uint8Array, host: string): boolean {
+    const t = this.#init.thread(thread);
+    return t !== undefined && t.state === 'running' && t.host === host && t.placements === epoch && samePlacementToken(t.token, token);
+  }
+
   /** Where a thread runs (thread-locate). */
   locate(thread: number): Placement {
     return this.placements.locate(thread, this.#init.thread(thread));
@@ -90,10 +112,17 @@ export class DeployerMessaging {
   async threadOp(msg: MessageOf<'globals-op'>, host: string): Promise<ReplyInput> {
     const t = this.#init.thread(msg.thread);
     if (t === undefined || t.state !== 'running' || t.placements !== msg.epoch || t.host !== host) {
+      if (t !== undefined && t.host !== host && msg.epoch >= t.placements) {
+        this.#init.log.warn(`refused a globals '${msg.op}' on '${msg.name}' for thread ${msg.thread} of ${this.#init.vc} from ${host}: the thread runs on ${t.host ?? 'no peer'}`);
+      }
       throw new ThreadEffectError(
         'ERR_STALE_EPOCH',
         `thread ${msg.thread} placement ${msg.epoch} on ${host} is not the thread's current placement; its operations are ignored`,
       );
+    }
+    if (!samePlacementToken(t.token, msg.token)) {
+      this.#init.log.warn(`refused a globals '${msg.op}' on '${msg.name}' for thread ${msg.thread} of ${this.#init.vc} from ${host}: wrong placement token`);
+      throw new ForbiddenError(`thread ${msg.thread} placement ${msg.epoch}: wrong placement token`);
     }
     const r: GlobalsReply = await this.globals.threadOp(msg.thread, msg.epoch, msg.seq, msg);
     return { t: 'globals-op-reply', ...(r.value !== undefined ? { value: r.value } : {}), ...(r.ok !== undefined ? { ok: r.ok } : {}) };
@@ -184,8 +213,10 @@ export function deployerMessagingHandlers(owned: (vc: string) => OwnedVirtualCom
   };
   return {
     'thread-locate': {
-      peer: (msg) => {
-        const p = own(msg.vc).messaging.locate(msg.thread);
+      peer: (msg, from) => {
+        const d = own(msg.vc);
+        if (!d.messaging.member(from.remoteId)) throw new ForbiddenError(`peer ${from.remoteId} takes no part in virtual computer ${msg.vc}`);
+        const p = d.messaging.locate(msg.thread);
         return { t: 'thread-locate-reply', epoch: p.epoch, state: p.state, ...(p.host !== undefined ? { host: p.host } : {}) };
       },
     },

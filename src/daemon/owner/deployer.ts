@@ -22,6 +22,7 @@ import { Recovery } from './recovery.ts';
 import type { MessageManager } from '../host/message-manager.ts';
 import { DeployerMessaging } from './deployer-messaging.ts';
 import { EnrolmentError, ErrorCode } from '../../protocol/errors.ts';
+import { newPlacementToken, samePlacementToken } from '../placement-token.ts';
 
 /** How often a deployer checks its placements with their hosts (placement leases). */
 const PLACEMENT_LEASE_CHECK_MS = 5000;
@@ -114,6 +115,7 @@ export class Deployer {
       client: init.client,
       workers: () => this.#delegator.workers.keys(),
       thread: (n) => this.#threads.get(n),
+      hosts: (peer) => [...this.#threads.values()].some((t) => t.state === 'running' && t.host === peer),
       peerAlive: (host) => (init.peer.membership.peer(host)?.state ?? 'dead') !== 'dead',
       mailboxSize: init.mailboxSize,
       lockLeaseMs: init.lockLeaseMs,
@@ -230,10 +232,11 @@ export class Deployer {
       this.#delegator.dequeue(t);
     } else {
       const host = t.host!;
+      const token = t.token!;
       this.#delegator.release(t);
       this.#finish(t, 'cancelled');
       try {
-        await this.#links.request(host, { t: 'exec-cancel', vc: this.vc, thread }, 5000);
+        await this.#links.request(host, { t: 'exec-cancel', vc: this.vc, thread, token }, 5000);
       } catch (err) {
         this.#log.debug(`cancel of thread ${thread} on ${host}: ${(err as Error).message}`);
       }
@@ -348,6 +351,8 @@ export class Deployer {
     t.holders = this.#recovery.chooseHolders(t, w.id, resume?.holders ?? []);
     t.prefer = undefined;
     this.#recovery.directory.noteHolders(t.thread, t.holders);
+    t.token = newPlacementToken();
+    this.#recovery.grant(t, w.id, resume?.holders ?? []);
     this.#links.send(w.id, {
       t: 'exec',
       vc: this.vc,
@@ -361,6 +366,7 @@ export class Deployer {
       ...(resume !== undefined ? { resume } : {}),
       ...(this.#checkpointIntervalMs !== undefined ? { checkpointIntervalMs: this.#checkpointIntervalMs } : {}),
       mailboxSize: this.messaging.mailboxSize,
+      token: t.token,
     });
     this.messaging.placed(t);
     if (t.moved !== undefined) {
@@ -381,13 +387,24 @@ export class Deployer {
    * an older placement (its host was declared dead, or it moved) is ignored, and that placement told to stop:
    * fencing by epoch, so that a falsely suspected peer never makes a second live copy of a thread.
    */
-  #current(msg: { thread: number; epoch: number }, from: Sender, fenceFinished = true): ThreadRecord | undefined {
+  #current(msg: { t: string; thread: number; epoch: number; token: Uint8Array }, from: Sender, fenceFinished = true): ThreadRecord | undefined {
     const t = this.#threads.get(msg.thread);
     if (t === undefined || t.state !== 'running' || t.host !== from.remoteId || t.placements !== msg.epoch) {
+      // Only a peer that hosted the thread (or is told so by a stale report of its own) is fenced, and only once.
       if (t === undefined ? fenceFinished : msg.epoch < t.placements) this.#fence(msg.thread, msg.epoch, from.remoteId);
+      else if (t !== undefined && t.host !== from.remoteId && msg.epoch >= t.placements) this.#refused(msg, from, `it is hosted by ${t.host ?? 'no peer'}`);
+      return undefined;
+    }
+    if (!samePlacementToken(t.token, msg.token)) {
+      this.#refused(msg, from, 'its placement token is wrong');
       return undefined;
     }
     return t;
+  }
+
+  /** A report about a placement that the sender does not hold: dropped, with one warning line. */
+  #refused(msg: { t: string; thread: number; epoch: number }, from: Sender, why: string): void {
+    this.#log.warn(`dropped '${msg.t}' for thread ${msg.thread} (placement ${msg.epoch}) of ${this.vc} from ${from.remoteId}: ${why}`);
   }
 
   /** Tells `peer` to stop its placement `epoch` of a thread that runs elsewhere now (or finished). Once per placement. */

@@ -33,6 +33,9 @@ import { formatVersion, type CheckpointVersion } from '../host/checkpoint-store.
 type CheckpointStatus = NonNullable<MessageOf<'vc-status-reply'>['vcs'][number]['threads'][number]['checkpoint']>;
 export type Protection = 'protected' | 'unprotected' | 'none';
 
+/** When a checkpoint-grant is sent again after the first time (ms). */
+const GRANT_RESEND_MS = [500, 2000];
+
 /** How long a holder has to copy a checkpoint to a new holder. */
 const REPLICATE_TIMEOUT_MS = 30_000;
 
@@ -54,6 +57,9 @@ export class Recovery {
   readonly #ctx: RecoveryContext;
   /** Replications in flight, `thread:target`: a second request for the same copy is not sent. */
   readonly #replicating = new Set<string>();
+  /** Grants sent again shortly (see #grant). */
+  readonly #resends = new Set<NodeJS.Timeout>();
+  #released = false;
 
   constructor(ctx: RecoveryContext) {
     this.#ctx = ctx;
@@ -80,6 +86,30 @@ export class Recovery {
       this.#ctx.log.warn(`thread ${t.thread} of ${this.#ctx.vc} runs unprotected on ${host}: no other peer can hold its checkpoints`);
     }
     return chosen;
+  }
+
+  /**
+   * Announces `t`'s new placement on `host` to its holders and to the holders of the checkpoint it resumes from
+   * (`checkpoint-grant`): they take copies from that host and let it fetch. Holders refuse anything not announced.
+   */
+  grant(t: ThreadRecord, host: string, resumeHolders: readonly string[] = []): void {
+    for (const peer of new Set([...(t.holders ?? []), ...resumeHolders])) this.#grant(peer, t.thread, t.placements, host);
+  }
+
+  #grant(holder: string, thread: number, epoch: number, host: string): void {
+    const msg = { t: 'checkpoint-grant', vc: this.#ctx.vc, thread, epoch, host } as const;
+    this.#ctx.links.send(holder, msg);
+    if (holder === this.#ctx.links.selfId) return;
+    // A one-way message to a peer that just joined can arrive before its handlers are registered: grants are
+    // idempotent, so send it again a little later (until the virtual computer ends).
+    for (const ms of GRANT_RESEND_MS) {
+      const timer = setTimeout(() => {
+        this.#resends.delete(timer);
+        if (!this.#released) this.#ctx.links.send(holder, msg);
+      }, ms);
+      timer.unref();
+      this.#resends.add(timer);
+    }
   }
 
   /** What `exec` carries to resume `t`, or undefined to restart it from its spawn arguments. */
@@ -120,7 +150,7 @@ export class Recovery {
     const sources = [...ck.holders].filter((p) => this.#alive(p));
     const source = sources.find((p) => p !== host) ?? sources[0];
     if (source === undefined) {
-      this.#ctx.links.send(host, { t: 'exec-holders', vc: this.#ctx.vc, thread: t.thread, epoch: t.placements, holders: targets, snapshot: true });
+      this.#ctx.links.send(host, { t: 'exec-holders', vc: this.#ctx.vc, thread: t.thread, epoch: t.placements, holders: targets, snapshot: true, token: t.token ?? new Uint8Array(16) });
       return;
     }
     for (const to of missing) this.#replicate(t.thread, ck, source, to);
@@ -182,6 +212,9 @@ export class Recovery {
 
   /** The virtual computer ended: every holder drops what it held for it. */
   release(): void {
+    this.#released = true;
+    for (const t of this.#resends) clearTimeout(t);
+    this.#resends.clear();
     for (const peer of this.directory.allHolders()) {
       if (this.#alive(peer)) this.#ctx.links.send(peer, { t: 'checkpoint-release', vc: this.#ctx.vc });
     }
@@ -223,7 +256,8 @@ export class Recovery {
     );
     t.holders = holders;
     this.directory.noteHolders(t.thread, holders);
-    this.#ctx.links.send(t.host!, { t: 'exec-holders', vc: this.#ctx.vc, thread: t.thread, epoch: t.placements, holders, snapshot });
+    for (const h of holders) this.#grant(h, t.thread, t.placements, t.host!);
+    this.#ctx.links.send(t.host!, { t: 'exec-holders', vc: this.#ctx.vc, thread: t.thread, epoch: t.placements, holders, snapshot, token: t.token ?? new Uint8Array(16) });
     return snapshot;
   }
 
@@ -233,6 +267,8 @@ export class Recovery {
     this.#replicating.add(key);
     this.directory.noteHolders(thread, [to]);
     const { vc, links, log } = this.#ctx;
+    // The new holder takes this copy from the source holder only: announce it first.
+    this.#grant(to, thread, v.epoch, source);
     links
       .request(source, { t: 'checkpoint-replicate', vc, thread, epoch: v.epoch, n: v.n, to }, REPLICATE_TIMEOUT_MS)
       .then(

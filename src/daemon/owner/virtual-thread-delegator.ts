@@ -42,6 +42,11 @@ export interface ThreadRecord {
   host: string | undefined;
   /** Placements so far; the current one's epoch is `placements`. */
   placements: number;
+  /**
+   * The current placement's task token: 16 random bytes issued in its `exec`, which its host echoes in every
+   * report (compared in constant time, besides the host's id and the epoch). Undefined while not placed.
+   */
+  token?: Uint8Array;
   /** Progress values forwarded to the owner. */
   progress: number;
   /** Highest progress sequence number forwarded: a restarted thread's repeats are dropped. */

@@ -120,6 +120,14 @@ export interface SelfDescription {
 }
 
 const DEAD_NOTICE_INTERVAL_MS = 1000;
+/**
+ * Bounds of incarnation numbers from the wire. A member's incarnation grows by one per refutation, so it never
+ * comes near 2^40, and no honest update raises a known one by 2^20 at once. Updates beyond either bound are
+ * ignored (with one warning per sender): a refutation (`inc + 1`) therefore never leaves the safe integers, and
+ * one gossip frame cannot push a member to an incarnation it cannot refute.
+ */
+export const MAX_INCARNATION = 2 ** 40;
+export const MAX_INCARNATION_JUMP = 2 ** 20;
 
 export class ParticipationManager extends EventEmitter<MembershipEvents> {
   readonly options: Readonly<ParticipationOptions>;
@@ -140,6 +148,8 @@ export class ParticipationManager extends EventEmitter<MembershipEvents> {
   #probeIndex = 0;
   #probing = new Set<string>();
   #deadNoticeSent = new Map<string, number>();
+  /** Senders already warned about an out-of-bounds incarnation. */
+  #warnedIncarnation = new Set<string>();
   #probeTimer: NodeJS.Timeout | undefined;
   #rejoinTimer: NodeJS.Timeout | undefined;
   #joining = false;
@@ -452,6 +462,12 @@ export class ParticipationManager extends EventEmitter<MembershipEvents> {
    * `disseminate`, news is pushed on and piggybacked. Returns whether the update was news.
    */
   #merge(u: MemberRecord, from: string, disseminate: boolean): boolean {
+    // Incarnations from the wire are bounded: a huge one could never be refuted (or overflow when it is).
+    const known = u.id === this.selfId ? this.#self.inc : this.#members.get(u.id)?.rec.inc;
+    if (u.inc > MAX_INCARNATION || (known !== undefined && u.inc > known + MAX_INCARNATION_JUMP)) {
+      this.#ignoredIncarnation(u, from, known);
+      return false;
+    }
     if (u.id === this.selfId) return this.#aboutMe(u, from);
     const m = this.#members.get(u.id);
     if (m === undefined) {
@@ -522,10 +538,23 @@ export class ParticipationManager extends EventEmitter<MembershipEvents> {
     }
   }
 
+  /** One warning per sender (a bounded number of them) for updates with an out-of-bounds incarnation. */
+  #ignoredIncarnation(u: MemberRecord, from: string, known: number | undefined): void {
+    if (this.#warnedIncarnation.has(from)) return;
+    if (this.#warnedIncarnation.size >= 1024) this.#warnedIncarnation.clear();
+    this.#warnedIncarnation.add(from);
+    this.#log.warn(
+      `ignored gossip from ${from}: peer ${u.id} ${u.state} at incarnation ${u.inc}, ` +
+        (known === undefined ? `above the bound ${MAX_INCARNATION}` : `more than ${MAX_INCARNATION_JUMP} above its known ${known} (or above ${MAX_INCARNATION})`),
+    );
+  }
+
   /** Gossip about this very peer: refute any suspicion or death by raising the incarnation. */
   #aboutMe(u: MemberRecord, from: string): boolean {
     if (!this.#running) return false;
     if (u.state === 'alive' ? u.inc <= this.#self.inc : u.inc < this.#self.inc) return false;
+    // Refuting raises the incarnation to u.inc + 1, which must stay within the bound the others accept.
+    if (u.inc >= MAX_INCARNATION) return false;
     const before = this.#self.inc;
     this.#self = { ...this.#self, inc: u.inc + 1, mv: this.#self.mv + 1 };
     this.#log.info(`refuting: ${from} says this peer is ${u.state} at incarnation ${u.inc}; now at incarnation ${this.#self.inc} (was ${before})`);

@@ -102,6 +102,8 @@ class FakeNetwork {
   /** Tells every peer where `thread` runs now, as the owner's placement push does. */
   place(thread: number, epoch: number, host: string): void {
     this.placements.set(thread, { epoch, state: 'running', host });
+    // The owner's own resolver learns placements from its deployer directly (it relays only from current hosts).
+    this.managers.get(OWNER)?.resolver.update(VC, thread, { epoch, state: 'running', host });
     for (const id of this.managers.keys()) void this.#handle(id, { t: 'thread-placed', vc: VC, thread, epoch, state: 'running', host }, OWNER);
     void this.managers.get(host);
   }
@@ -192,10 +194,11 @@ describe('message-passing protocol over a faulty network', () => {
     const b = net.peer('B');
     const c = net.peer('C');
     const sender = new SenderThread(window);
-    sender.local = a.threadStarted({ vc: VC, owner: OWNER, thread: 0, epoch: 1, mailboxSize: window, notify: sender.notify });
+    sender.local = a.threadStarted({ vc: VC, owner: OWNER, thread: 0, epoch: 1, token: new Uint8Array(16), mailboxSize: window, notify: sender.notify });
     sender.local.events.onNotice!({ kind: 'cursor', consumed: {} });
     const receiver = new ReceiverThread();
-    receiver.local = b.threadStarted({ vc: VC, owner: OWNER, thread: 1, epoch: 1, mailboxSize: mailbox, notify: () => {} });
+    receiver.local = b.threadStarted({ vc: VC, owner: OWNER, thread: 1, epoch: 1, token: new Uint8Array(16), mailboxSize: mailbox, notify: () => {} });
+    net.place(0, 1, 'A'); // the owner publishes the sender's placement too: hosts take messages only from a thread's host
     net.place(1, 1, 'B');
     receiver.start(-1, []);
     const seqs = Array.from({ length: n }, (_, i) => i * 3 + (i % 2));
@@ -219,7 +222,7 @@ describe('message-passing protocol over a faulty network', () => {
         replaced = true;
         receiver.local.end('stopped');
         net.placements.set(1, { epoch: 2, state: 'queued' });
-        receiver.local = c.threadStarted({ vc: VC, owner: OWNER, thread: 1, epoch: 2, mailboxSize: mailbox, notify: () => {} });
+        receiver.local = c.threadStarted({ vc: VC, owner: OWNER, thread: 1, epoch: 2, token: new Uint8Array(16), mailboxSize: mailbox, notify: () => {} });
         receiver.start(checkpoint.cursor, checkpoint.received);
         net.place(1, 2, 'C');
       }
@@ -268,9 +271,10 @@ describe('message-passing protocol over a faulty network', () => {
     net.peer(OWNER);
     net.blocked.add('A>B').add('B>A');
     const sender = new SenderThread(4);
-    sender.local = a.threadStarted({ vc: VC, owner: OWNER, thread: 0, epoch: 1, mailboxSize: 4, notify: sender.notify });
+    sender.local = a.threadStarted({ vc: VC, owner: OWNER, thread: 0, epoch: 1, token: new Uint8Array(16), mailboxSize: 4, notify: sender.notify });
     const receiver = new ReceiverThread();
-    receiver.local = b.threadStarted({ vc: VC, owner: OWNER, thread: 1, epoch: 1, mailboxSize: 4, notify: () => {} });
+    receiver.local = b.threadStarted({ vc: VC, owner: OWNER, thread: 1, epoch: 1, token: new Uint8Array(16), mailboxSize: 4, notify: () => {} });
+    net.place(0, 1, 'A'); // the owner publishes the sender's placement too: hosts take messages only from a thread's host
     net.place(1, 1, 'B');
     receiver.start(-1, []);
     const seqs = Array.from({ length: 40 }, (_, i) => i);
