@@ -88,6 +88,11 @@ export interface PeerControllerEvents {
 
 type State = 'running' | 'stopping' | 'stopped';
 
+/** How long after start one-way messages without a handler wait for one (components register right after start). */
+const EARLY_MESSAGES_WINDOW_MS = 10_000;
+/** Most such messages kept. */
+const MAX_EARLY_MESSAGES = 1024;
+
 export class PeerController extends EventEmitter<PeerControllerEvents> {
   /** This peer's id, derived from its identity key (identity.ts). */
   readonly id: string;
@@ -110,6 +115,9 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
   #server: Server;
   #wss: WebSocketServer;
   #handlers = new Map<MessageType, MessageHandlers<MessageType>>();
+  /** One-way messages that arrived, shortly after start, before a component registered their handler. */
+  #early: { msg: Message; conn: Connection }[] = [];
+  #earlyUntil = Date.now() + EARLY_MESSAGES_WINDOW_MS;
   #conns = new Map<string, Set<Connection>>();
   #dialing = new Map<string, Promise<Connection>>();
   #handshaking = new Set<WebSocket>();
@@ -247,6 +255,11 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const entries = Object.entries(table) as [MessageType, MessageHandlers<MessageType>][];
     for (const [type] of entries) if (this.#handlers.has(type)) throw new OptionError(`a handler for '${type}' is already registered`);
     for (const [type, entry] of entries) this.#handlers.set(type, entry);
+    if (this.#early.length > 0) {
+      const waiting = this.#early;
+      this.#early = [];
+      for (const { msg, conn } of waiting) if (conn.isOpen) this.#dispatch(msg, conn);
+    }
     return () => {
       for (const [type, entry] of entries) if (this.#handlers.get(type) === entry) this.#handlers.delete(type);
     };
@@ -446,6 +459,12 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     const entry = this.#handlers.get(msg.t);
     const requestId = 'id' in msg && typeof msg.id === 'number' ? msg.id : undefined;
     if (entry === undefined) {
+      // A peer joins the swarm before its components register their tables (the virtual-computer layer attaches
+      // right after start): a one-way message that races them waits for its handler instead of being lost.
+      if (requestId === undefined && Date.now() < this.#earlyUntil && this.#early.length < MAX_EARLY_MESSAGES) {
+        this.#early.push({ msg, conn });
+        return;
+      }
       if (requestId !== undefined) {
         conn.send({ t: 'error', re: requestId, code: ErrorCode.NO_HANDLER, message: `peer ${this.id} has no handler for '${msg.t}'` });
       } else {

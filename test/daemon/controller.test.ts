@@ -19,6 +19,7 @@ import {
 } from '../../src/protocol/errors.ts';
 import { PeerLinks } from '../../src/daemon/peer-links.ts';
 import { createLogger } from '../../src/protocol/log.ts';
+import { generateIdentity } from '../../src/protocol/identity.ts';
 import { PeerController, type PeerControllerOptions } from '../../src/daemon/peer-controller.ts';
 import type { PeerInfo } from '../../src/protocol/messages.ts';
 import { waitFor } from './helpers.ts';
@@ -138,6 +139,19 @@ describe('PeerController handlers', () => {
     const wrong = await links.request(pc.id, { t: 'members' }).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(UnexpectedReplyError);
     expect((wrong as Error).message).toBe(`'members' was answered by 'echo-reply' from this peer (${pc.id}); expected 'members-reply'`);
+  });
+
+  it('keeps a one-way message that arrives before its handler is registered, and hands it over on register', async () => {
+    const pc = await peer();
+    const me = generateIdentity();
+    const other = await connect(pc.url, { swarmKey: key, role: 'peer', identity: me, log: createLogger({ level: 'silent' }) });
+    other.send({ t: 'checkpoint-grant', vc: 'v1', thread: 3, epoch: 1, host: me.id });
+    // The frame is dispatched with no handler registered yet: it waits instead of being dropped.
+    await new Promise((r) => setTimeout(r, 100));
+    const seen: unknown[] = [];
+    pc.register({ 'checkpoint-grant': { peer: (msg, from) => void seen.push({ thread: msg.thread, from: from.remoteId }) } });
+    expect(seen).toEqual([{ thread: 3, from: me.id }]);
+    other.close();
   });
 
   it('turns a reply too large for a frame into an error reply', async () => {

@@ -33,8 +33,6 @@ import { formatVersion, type CheckpointVersion } from '../host/checkpoint-store.
 type CheckpointStatus = NonNullable<MessageOf<'vc-status-reply'>['vcs'][number]['threads'][number]['checkpoint']>;
 export type Protection = 'protected' | 'unprotected' | 'none';
 
-/** When a checkpoint-grant is sent again after the first time (ms). */
-const GRANT_RESEND_MS = [500, 2000];
 
 /** How long a holder has to copy a checkpoint to a new holder. */
 const REPLICATE_TIMEOUT_MS = 30_000;
@@ -58,8 +56,6 @@ export class Recovery {
   /** Replications in flight, `thread:target`: a second request for the same copy is not sent. */
   readonly #replicating = new Set<string>();
   /** Grants sent again shortly (see #grant). */
-  readonly #resends = new Set<NodeJS.Timeout>();
-  #released = false;
 
   constructor(ctx: RecoveryContext) {
     this.#ctx = ctx;
@@ -98,18 +94,9 @@ export class Recovery {
 
   #grant(holder: string, thread: number, epoch: number, host: string): void {
     const msg = { t: 'checkpoint-grant', vc: this.#ctx.vc, thread, epoch, host } as const;
+    // One message: a peer that just joined keeps it until its checkpoint store registered (PeerController's early
+    // messages), so nothing needs sending again.
     this.#ctx.links.send(holder, msg);
-    if (holder === this.#ctx.links.selfId) return;
-    // A one-way message to a peer that just joined can arrive before its handlers are registered: grants are
-    // idempotent, so send it again a little later (until the virtual computer ends).
-    for (const ms of GRANT_RESEND_MS) {
-      const timer = setTimeout(() => {
-        this.#resends.delete(timer);
-        if (!this.#released) this.#ctx.links.send(holder, msg);
-      }, ms);
-      timer.unref();
-      this.#resends.add(timer);
-    }
   }
 
   /** What `exec` carries to resume `t`, or undefined to restart it from its spawn arguments. */
@@ -212,9 +199,6 @@ export class Recovery {
 
   /** The virtual computer ended: every holder drops what it held for it. */
   release(): void {
-    this.#released = true;
-    for (const t of this.#resends) clearTimeout(t);
-    this.#resends.clear();
     for (const peer of this.directory.allHolders()) {
       if (this.#alive(peer)) this.#ctx.links.send(peer, { t: 'checkpoint-release', vc: this.#ctx.vc });
     }
