@@ -26,7 +26,7 @@ import { encodeValue } from '../../src/runtime/snapshot-codec.ts';
 import { sleep } from './helpers.ts';
 import { LiveSwarm } from './live-swarm.ts';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 4000);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /** The job: ~300 rounds of at least 40 ms, checkpointing every 150 ms: it runs while the frames go out. */
 const JOB: [number, number, number] = [300, 20_000, 40];
