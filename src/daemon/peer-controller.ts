@@ -31,7 +31,7 @@ import { measureSpeed, ParticipationManager, type ParticipationOptions } from '.
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/codec.ts';
 import { acceptHandshake, checkSwarmKey, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../protocol/handshake.ts';
 import { generateIdentity, identityFromPrivateKey, loadOrCreateIdentity, type Identity } from '../protocol/identity.ts';
-import { DEFAULT_MAX_BUFFERED_BYTES, PRE_AUTH_MAX_PAYLOAD, terminateWhenFlushed } from '../protocol/limits.ts';
+import { DEFAULT_MAX_BUFFERED_BYTES, PRE_AUTH_MAX_PAYLOAD, RateLimitedLog, terminateWhenFlushed } from '../protocol/limits.ts';
 import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from './admission.ts';
 import type { Message, MessageOf, MessageType, ReplyInput, Role } from '../protocol/messages.ts';
 import type { HandlerResult, HandlerTable, MessageHandlers, Sender } from './message-handlers.ts';
@@ -123,6 +123,8 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
   #handshaking = new Set<WebSocket>();
   #traffic = newTrafficCounters();
   #connLog: Logger;
+  /** Messages (not requests) refused by their handler with a typed error: the sender's doing, so one warning per kind per 10 s. */
+  readonly #refusals = new RateLimitedLog((line) => this.log.warn(line));
   #maxFrameBytes: number;
   #maxBufferedBytes: number;
   #requestTimeoutMs: number;
@@ -497,6 +499,8 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
       if (requestId !== undefined && conn.isOpen) {
         this.log.debug(`'${msg.t}' from ${conn.toString()} failed: ${code} ${message}`);
         conn.send({ t: 'error', re: requestId, code: code.slice(0, 128), message: message.slice(0, 16_384) });
+      } else if (requestId === undefined && typeof e?.code === 'string') {
+        this.#refusals.log(`${msg.t} ${code}`, `refused '${msg.t}' from ${conn.toString()}: ${code} ${message}`);
       } else if (requestId === undefined) {
         this.log.error(`handler for '${msg.t}' from ${conn.toString()} threw: ${typeof e?.stack === 'string' ? e.stack : message}`);
       }
