@@ -73,7 +73,16 @@ export class PeerLinks {
         const pending = this.#waiting.get(peerId) ?? [];
         this.#waiting.delete(peerId);
         this.#failedAt.delete(peerId);
-        for (const m of pending) c.send(m);
+        for (const [i, m] of pending.entries()) {
+          try {
+            c.send(m);
+          } catch (err) {
+            // The connection closed between opening and this turn (the peer stopped, or dropped us): what is left is
+            // lost like any send to an unreachable peer; its senders' own retries and leases cover it.
+            this.#log.warn(`cannot send to peer ${peerId}: ${(err as Error).message}; ${pending.length - i} message(s) dropped`);
+            return;
+          }
+        }
       },
       (err: unknown) => {
         const lost = this.#waiting.get(peerId) ?? [];
