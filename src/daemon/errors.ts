@@ -7,3 +7,19 @@
 export class CancelledError extends Error {
   override name = 'CancelledError';
 }
+
+/**
+ * A donor's usage policy (the `--config` file or the flags) that cannot be used as given: thrown at start-up, logged
+ * and ignored on a reload. The message names `where` (the file or flag), the field (`hours[1]`), the bad value and the
+ * fix; `field` is kept apart so the command line can name its own flag instead.
+ */
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+  constructor(
+    message: string,
+    readonly where: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
