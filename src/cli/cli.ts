@@ -4,6 +4,7 @@
  * only with `--debug`.
  */
 import { CommandFailure, UsageError } from './errors.ts';
+import { PolicyError } from '../daemon/errors.ts';
 import {
   ConnectionClosedError,
   ErrorCode,
@@ -95,7 +96,7 @@ function oneLine(text: string): string {
  */
 export function describeError(err: unknown): { line: string; status: number } {
   // A bad flag or option (ERR_INVALID_OPTION): its message already names it and the fix.
-  if (err instanceof UsageError || err instanceof OptionError) return { line: oneLine(err.message), status: EXIT_USAGE };
+  if (err instanceof UsageError || err instanceof OptionError || err instanceof PolicyError) return { line: oneLine(err.message), status: EXIT_USAGE };
   const failure = err instanceof CommandFailure ? err : undefined;
   const cause = failure !== undefined ? failure.cause : err;
   return { line: oneLine(explain(cause, failure?.where, failure?.flag)), status: EXIT_FAILURE };

@@ -91,6 +91,9 @@ export class EmbeddedSwarm {
       // ...and, if the application is killed, the whole swarm's directory.
       orphanCleanup: [dir],
       logLevel,
+      // The local swarm runs the application's own code, on its own machine: nothing to isolate it from.
+      sandbox: 'off' as const,
+      trustedSwarm: true,
     };
     try {
       // The application's own controller runs no threads: the other peers are the workers.

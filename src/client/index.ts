@@ -47,5 +47,8 @@ export {
   NotInThreadError,
   ReceiveTimeoutError,
   ThreadEffectError,
+  ResourceLimitError,
+  ThreadCrashedError,
+  type ResourceLimit,
 } from '../runtime/errors.ts';
 export type { VirtualComputerGlobals, GlobalWatcher } from './virtual-computer-globals.ts';

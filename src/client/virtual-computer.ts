@@ -24,13 +24,13 @@
 import type { KeyObject } from 'node:crypto';
 import { connect, type Connection } from '../protocol/connection.ts';
 import { generateIdentity, identityFromPrivateKey, type Identity } from '../protocol/identity.ts';
-import type { Message } from '../protocol/messages.ts';
+import type { Message, MessageOf } from '../protocol/messages.ts';
 import { bundleAssembly } from './assembly-bundler.ts';
 import { lookupExport } from '../runtime/exports-registry.ts';
-import { ThreadError } from '../runtime/errors.ts';
+import { ResourceLimitError, ThreadCrashedError, ThreadError } from '../runtime/errors.ts';
 import { VirtualThread, type ThreadOwner } from './virtual-thread.ts';
 import { ThreadLostError, VirtualComputerClosedError } from './errors.ts';
-import { errorFromRemote } from '../protocol/errors.ts';
+import { ErrorCode, errorFromRemote } from '../protocol/errors.ts';
 import type { EmbeddedSwarm } from './embedded-swarm.ts';
 import { VirtualComputerGlobals } from './virtual-computer-globals.ts';
 
@@ -62,6 +62,12 @@ export interface VirtualComputerOptions {
    * peer dies, the lock is released at the end of the lease (unwritten) and the next thread gets it. @default 5000
    */
   lockLeaseMs?: number;
+  /**
+   * How many times a thread may take its executor down (kill or crash it: `process.exit`, a signal, a crash of the
+   * runtime) before it fails with ThreadCrashedError instead of resuming again from its last checkpoint. Errors the
+   * thread throws are never retried. @default 3
+   */
+  maxErrors?: number;
   /**
    * The application's (owner's) Ed25519 private key, for an owner identity that stays the same across runs; its
    * id is derived from the public key. @default an ephemeral key, one per process
@@ -170,6 +176,7 @@ export class VirtualComputer {
             ...(opts.checkpoint.replicas !== undefined ? { replicas: opts.checkpoint.replicas } : {}),
             ...(opts.mailboxSize !== undefined ? { mailboxSize: opts.mailboxSize } : {}),
             ...(opts.lockLeaseMs !== undefined ? { lockLeaseMs: opts.lockLeaseMs } : {}),
+            ...(opts.maxErrors !== undefined ? { maxErrors: opts.maxErrors } : {}),
           },
           opts.enrolTimeoutMs + 10_000,
         );
@@ -327,7 +334,7 @@ export class VirtualComputer {
         if (msg.vc === this.id) this.#settled(msg.thread)?._resolve(msg.value);
         break;
       case 'thread-error':
-        if (msg.vc === this.id) this.#settled(msg.thread)?._reject(new ThreadError(msg.name, msg.message, msg.stack));
+        if (msg.vc === this.id) this.#settled(msg.thread)?._reject(threadFailure(msg));
         break;
       default:
         break;
@@ -359,6 +366,14 @@ interface CheckedOptions {
   checkpoint: CheckpointOptions;
   mailboxSize: number | undefined;
   lockLeaseMs: number | undefined;
+  maxErrors: number | undefined;
+}
+
+/** The error a thread's `result` rejects with: the thread's own (ThreadError), or a host's limit or its crashes. */
+function threadFailure(msg: MessageOf<'thread-error'>): ThreadError {
+  if (msg.code === ErrorCode.RESOURCE_LIMIT) return new ResourceLimitError(msg.limit ?? 'memory', msg.message, msg.thread, msg.peer, msg.stack);
+  if (msg.code === ErrorCode.THREAD_CRASHED) return new ThreadCrashedError(msg.message, msg.reasons ?? [], msg.thread);
+  return new ThreadError(msg.name, msg.message, msg.stack);
 }
 
 function checkOptions(o: VirtualComputerOptions): CheckedOptions {
@@ -398,8 +413,9 @@ function checkOptions(o: VirtualComputerOptions): CheckedOptions {
   }
   const mailboxSize = o.mailboxSize === undefined ? undefined : int('mailboxSize', o.mailboxSize, 1);
   const lockLeaseMs = o.lockLeaseMs === undefined ? undefined : int('lockLeaseMs', o.lockLeaseMs, 10);
+  const maxErrors = o.maxErrors === undefined ? undefined : int('maxErrors', o.maxErrors, 1);
   const identity = o.identity === undefined ? defaultIdentity() : identityFromPrivateKey(o.identity);
-  return { identity, workers, minWorkers, enrolTimeoutMs, controller: o.controller, swarmKey, slotsPerWorker, logLevel: o.logLevel, checkpoint, mailboxSize, lockLeaseMs };
+  return { identity, workers, minWorkers, enrolTimeoutMs, controller: o.controller, swarmKey, slotsPerWorker, logLevel: o.logLevel, checkpoint, mailboxSize, lockLeaseMs, maxErrors };
 }
 
 /** Throws a TypeError naming the path when `value` is not plain data that survives the trip to a worker. */

@@ -36,6 +36,8 @@ export class Admission {
   #pendingByAddress = new Map<string, number>();
   /** By the TCP connection's remote address and port: on wss:// the socket HTTP sees is a TLSSocket, not the accepted one. */
   #pending = new Map<string, Pending>();
+  /** The donor's address lists (usage-policy.ts): whether a remote address may connect at all. */
+  addressAllowed: (address: string) => boolean = () => true;
 
   constructor(server: Server, opts: AdmissionOptions, log: Logger) {
     this.#opts = opts;
@@ -78,6 +80,11 @@ export class Admission {
   #admit(socket: Socket): void {
     const address = socket.remoteAddress ?? '?';
     const pendingHere = this.#pendingByAddress.get(address) ?? 0;
+    if (!this.addressAllowed(address)) {
+      this.#refusals.log(`blocked ${address}`, `refused a connection from ${address}: the usage policy does not allow this address (allowAddresses / blockAddresses)`);
+      socket.destroy();
+      return;
+    }
     if (this.#total >= this.#opts.maxConnections) {
       this.#refusals.log('total', `refused a connection from ${address}: ${this.#total} inbound connections, the maximum (maxConnections)`);
       socket.destroy();

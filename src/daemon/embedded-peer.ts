@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { PeerController, tuneDaemonProcess } from './peer-controller.ts';
 import { VirtualComputerLayer } from './virtual-computer-layer.ts';
+import { limitsOf, planSandbox } from './host/sandbox.ts';
 import type { ListeningEvent, PeerProcessConfig } from '../protocol/peer-process.ts';
 
 /** The child's side: read the configuration, run the peer until stdin closes or a signal arrives. */
@@ -38,7 +39,14 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     logLevel: config.logLevel ?? 'warn',
   });
-  const layer = VirtualComputerLayer.attach(pc, { memoryLimitMb: config.memoryLimitMb });
+  const sandbox = planSandbox(config.sandbox, config.trustedSwarm ?? false);
+  const layer = VirtualComputerLayer.attach(pc, {
+    memoryLimitMb: config.memoryLimitMb,
+    sandbox,
+    limits: limitsOf(config),
+    ...(config.maxErrors !== undefined ? { maxErrors: config.maxErrors } : {}),
+  });
+  pc.log.debug(`sandbox ${sandbox.mode}: ${sandbox.layers.join('; ')}${sandbox.missing.length > 0 ? `; missing: ${sandbox.missing.join('; ')}` : ''}`);
   process.on('unhandledRejection', (reason) => {
     pc.log.error(`unhandled rejection (the peer keeps running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });

@@ -23,3 +23,11 @@ export class PolicyError extends Error {
     super(message);
   }
 }
+
+/**
+ * An executor died under a thread (killed, crashed, its process or worker gone) rather than the thread throwing:
+ * the thread's deployer may run it again from its last checkpoint, up to its `maxErrors`.
+ */
+export class ExecutorCrashError extends Error {
+  override name = 'ExecutorCrashError';
+}

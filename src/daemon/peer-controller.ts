@@ -303,6 +303,11 @@ export class PeerController extends EventEmitter<PeerControllerEvents> {
     return out;
   }
 
+  /** Sets which remote addresses may connect (the donor's usage policy); checked before anything is read. */
+  setAddressFilter(allowed: (address: string) => boolean): void {
+    this.#admission.addressAllowed = allowed;
+  }
+
   /** Advertises this many free slots to the swarm (gossip; fast changes are coalesced). */
   setFreeSlots(n: number): void {
     this.membership.setFreeSlots(n);

@@ -27,6 +27,7 @@ import { createLogger } from '../protocol/log.ts';
 import { PolicyError } from './errors.ts';
 
 export { PolicyError } from './errors.ts';
+import { SANDBOX_MODES } from './host/sandbox.ts';
 
 export interface UsagePolicy {
   /** Threads run here at once (integer >= 0; 0 donates nothing). @default the machine's cores */
@@ -59,7 +60,6 @@ export interface UsagePolicy {
   sandbox?: 'strict' | 'process' | 'off';
 }
 
-export const SANDBOX_MODES = ['strict', 'process', 'off'] as const;
 export const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 /** The floor of maxMemoryMb: a bare Node process already takes some 40 MB, so a smaller cap leaves a thread nothing. */
 export const MIN_MEMORY_MB = 64;

@@ -24,12 +24,15 @@ import { AssemblyStore } from './host/assembly-manager.ts';
 import { CheckpointStore, checkpointStoreHandlers } from './host/checkpoint-store.ts';
 import { MessageManager } from './host/message-manager.ts';
 import { Worker, type WorkerOptions } from './host/worker.ts';
+import { planSandbox, type SandboxPlan } from './host/sandbox.ts';
 import { Deployer, deployerHandlers } from './owner/deployer.ts';
 import { deployerMessagingHandlers } from './owner/deployer-messaging.ts';
 import { PeerLinks } from './peer-links.ts';
 import type { HandlerTable } from './message-handlers.ts';
 
 export interface VirtualComputerLayerOptions extends WorkerOptions {
+  /** Executor crashes a thread of this controller's virtual computers may cause before it fails, unless the application sets its own. @default 3 */
+  maxErrors?: number;
   /** Most bytes of checkpoints this peer holds for others. @default 1 GiB */
   checkpointStoreBytes?: number;
   /**
@@ -48,6 +51,8 @@ export const ADMIN_TOKEN_FILE = 'admin.token';
  */
 export class VirtualComputerLayer {
   readonly worker: Worker;
+  /** How this peer isolates the threads it runs. */
+  readonly sandbox: SandboxPlan;
   readonly assemblies: AssemblyStore;
   readonly links: PeerLinks;
   /** Mailboxes, address resolver and peer unit proxy of this peer (message passing between threads). */
@@ -66,11 +71,16 @@ export class VirtualComputerLayer {
     if (dropped > 0) this.#log.info(`dropped ${dropped} checkpoint(s) held for owner ${p.id}: it was declared dead`);
   };
   #closed = false;
+  readonly #defaultMaxErrors: number;
 
   private constructor(peer: PeerController, opts: VirtualComputerLayerOptions) {
     this.#peer = peer;
+    this.#defaultMaxErrors = opts.maxErrors ?? 3;
     this.#log = peer.log.child('deployer');
-    this.assemblies = new AssemblyStore(peer.dataDir);
+    // Secure by default: a layer attached without a sandbox plan gets the strongest this machine has.
+    const sandbox = opts.sandbox ?? planSandbox(undefined, false);
+    this.sandbox = sandbox;
+    this.assemblies = new AssemblyStore(peer.dataDir, { compiledSdk: sandbox.mode !== 'off' });
     this.links = new PeerLinks(peer, peer.log.child('links'));
     this.messages = new MessageManager({
       links: this.links,
@@ -78,7 +88,7 @@ export class VirtualComputerLayer {
       owns: (vc) => this.#deployers.has(vc),
       hostOf: (vc, thread, epoch, token, host) => this.#deployers.get(vc)?.messaging.fromHost(thread, epoch, token, host) ?? false,
     });
-    this.worker = new Worker(peer, this.links, this.assemblies, opts, peer.log.child('worker'), this.messages);
+    this.worker = new Worker(peer, this.links, this.assemblies, { ...opts, sandbox }, peer.log.child('worker'), this.messages);
     const storeBytes = opts.checkpointStoreBytes ?? 1024 ** 3;
     this.checkpoints = new CheckpointStore({
       maxBytes: storeBytes,
@@ -137,6 +147,8 @@ export class VirtualComputerLayer {
       executing,
       assemblies: this.assemblies.stats,
       held: this.checkpoints.stats(),
+      sandbox: { mode: this.sandbox.mode, layers: this.sandbox.layers, missing: this.sandbox.missing },
+      ...(this.worker.paused !== undefined ? { paused: this.worker.paused } : {}),
     };
   }
 
@@ -212,6 +224,7 @@ export class VirtualComputerLayer {
     if (msg.mailboxSize !== undefined && (msg.mailboxSize < 1 || msg.mailboxSize > 1_000_000)) {
       throw new OptionError(`mailboxSize must be from 1 to 1000000, got ${msg.mailboxSize}`);
     }
+    if (msg.maxErrors !== undefined && msg.maxErrors < 1) throw new OptionError(`maxErrors must be at least 1, got ${msg.maxErrors}`);
     if (msg.lockLeaseMs !== undefined && msg.lockLeaseMs < 10) {
       throw new OptionError(`lockLeaseMs must be at least 10, got ${msg.lockLeaseMs}`);
     }
@@ -232,6 +245,7 @@ export class VirtualComputerLayer {
       messages: this.messages,
       mailboxSize: msg.mailboxSize,
       lockLeaseMs: msg.lockLeaseMs,
+      maxErrors: msg.maxErrors ?? this.#defaultMaxErrors,
     });
     this.#deployers.set(vc, d);
     // The application is the owner: when it goes, so does its virtual computer.

@@ -13,8 +13,10 @@ import { claimHeadRoom } from './msg-batch.ts';
  * where version 2 matched the error's name.
  * 4: the handshake carries Ed25519 identity keys (the peer id is derived from the key, signed transcript) and
  * X25519 ephemeral keys; every frame after it is AES-256-GCM sealed (secure-channel.ts).
+ * 5: `exec-error` and `thread-error` carry the resource limit that stopped a thread (ERR_RESOURCE_LIMIT) and
+ * executor crashes (ERR_EXECUTOR_CRASHED, ERR_THREAD_CRASHED with its reasons); gossip carries the sandbox mode.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** Default maximum frame size: 64 MiB (the WebSocket maxPayload of daemons and clients). */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** Handshake frames are tiny; before authentication anything larger is refused. */

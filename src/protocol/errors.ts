@@ -95,6 +95,12 @@ export const ErrorCode = {
   NOT_ENROLLED: 'ERR_NOT_ENROLLED',
   /** No holder could send the checkpoint a placement was to resume from: resume it from older state (data only). */
   CHECKPOINT_UNAVAILABLE: 'ERR_CHECKPOINT_UNAVAILABLE',
+  /** The executor died under the thread (killed, crashed): retry from the last checkpoint, up to maxErrors (data only). */
+  EXECUTOR_CRASHED: 'ERR_EXECUTOR_CRASHED',
+  /** A limit of the host stopped the thread (heap, memory, CPU, wall time): final, `limit` names it. */
+  RESOURCE_LIMIT: 'ERR_RESOURCE_LIMIT',
+  /** The thread took its executors down `maxErrors` times: final (deployer → application). */
+  THREAD_CRASHED: 'ERR_THREAD_CRASHED',
 
   // ── codes of the runtime's ThreadEffectError that cross the wire (`globals-op` replies); data only here ──
   /** A `globals.update` lock was lost: its lease expired before the update finished. */
@@ -129,6 +135,9 @@ export const DATA_ONLY_CODES: Readonly<Partial<Record<ErrorCode, string>>> = {
   [ErrorCode.HANDLER_FAILED]: 'the code given to a handler error that has none of its own',
   [ErrorCode.NOT_ENROLLED]: 'an exec-error the deployer answers by enrolling another worker; the thread did not fail',
   [ErrorCode.CHECKPOINT_UNAVAILABLE]: 'an exec-error the deployer answers by resuming from older state; the thread did not fail',
+  [ErrorCode.EXECUTOR_CRASHED]: 'an exec-error the deployer answers by resuming the thread again, up to its maxErrors',
+  [ErrorCode.RESOURCE_LIMIT]: "thrown as the runtime's ResourceLimitError (src/runtime/errors.ts), which the protocol cannot import",
+  [ErrorCode.THREAD_CRASHED]: "thrown as the runtime's ThreadCrashedError (src/runtime/errors.ts), which the protocol cannot import",
   [ErrorCode.LEASE_EXPIRED]: THREAD_EFFECT,
   [ErrorCode.STALE_EPOCH]: THREAD_EFFECT,
   [ErrorCode.LOCK_REENTRY]: THREAD_EFFECT,

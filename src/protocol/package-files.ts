@@ -28,6 +28,16 @@ export function packageFile(path: string): URL {
   return url;
 }
 
+/**
+ * URL of the compiled package file at `path` (`dist/<path>`), whichever form this process runs. Sandboxed executors
+ * always run compiled code: from source they would need tsx, whose transforms start esbuild as a child process,
+ * which the sandbox forbids. They share no runtime instance with the daemon that starts them, so the daemon's
+ * form does not matter to them.
+ */
+export function compiledPackageFile(path: string): URL {
+  return RUNS_FROM_SOURCE ? new URL(`../../dist/${path}`, import.meta.url) : packageFile(path);
+}
+
 /** Node options a child process needs to run this package's files in the form this process runs. */
 export function childNodeOptions(): string[] {
   if (!RUNS_FROM_SOURCE) return [];
@@ -39,4 +49,28 @@ export function childNodeOptions(): string[] {
 /** The command (node and its options) that runs the package file at `path`, e.g. `'cli/ppp2p.js'`. */
 export function nodeCommandFor(path: string): string[] {
   return [process.execPath, ...childNodeOptions(), '--enable-source-maps', fileURLToPath(packageFile(path))];
+}
+
+/** This package's root directory (the one holding package.json, `src/` and `dist/`). */
+export function packageRoot(): string {
+  return fileURLToPath(new URL('../../', import.meta.url));
+}
+
+/**
+ * The directory of each installed package that a process running `paths` of this package loads code from, besides
+ * this package itself: an executor sandbox may read these and nothing else. An installed ppp2p's dependencies can
+ * be hoisted next to it (`app/node_modules/msgpackr`), outside its own root.
+ */
+export function dependencyRoots(specifiers: readonly string[]): string[] {
+  const require = createRequire(import.meta.url);
+  const roots = new Set<string>();
+  for (const spec of specifiers) {
+    const file = require.resolve(spec);
+    const at = file.lastIndexOf('/node_modules/');
+    if (at === -1) continue;
+    const rest = file.slice(at + '/node_modules/'.length).split('/');
+    const name = rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+    roots.add(`${file.slice(0, at)}/node_modules/${name}/`);
+  }
+  return [...roots];
 }

@@ -22,6 +22,18 @@ export interface PeerProcessConfig {
   logLevel?: LogLevel;
   /** Heap limit per thread in MB. @default 512 */
   memoryLimitMb?: number;
+  /**
+   * How the peer isolates the threads it runs (daemon/host/sandbox.ts). @default `strict` where bubblewrap runs,
+   * else `process`. `off` needs `trustedSwarm`: the embedded local swarm runs the application's own code.
+   */
+  sandbox?: 'strict' | 'process' | 'off';
+  trustedSwarm?: boolean;
+  /** Per-thread limits: CPU seconds, wall seconds; and memory of one executor process in MB. */
+  maxThreadCpuSeconds?: number;
+  maxThreadWallSeconds?: number;
+  maxMemoryMb?: number;
+  /** Executor crashes a thread may cause before it fails (this controller's virtual computers). @default 3 */
+  maxErrors?: number;
   /** Paths to remove when the parent dies without stopping this child (files the parent can no longer remove). */
   orphanCleanup?: string[];
 }

@@ -48,6 +48,8 @@ const value = f.optional(f.unknown);
 const code = f.bytes({ max: 32 * 1024 * 1024 });
 /** An error thrown by thread code, its stack mapped to the user's sources. */
 const thrown = { name: f.string({ max: 256 }), message: f.string({ max: 65_536 }), stack: f.string({ max: 65_536 }) };
+/** Which limit of its host stopped a thread (runtime/errors.ts ResourceLimit). */
+const resourceLimit = f.optional(f.literal('heap', 'memory', 'cpu', 'wall', 'output'));
 /** A message or global variable's value, encoded with the snapshot codec (src/runtime/snapshot-codec.ts). */
 const msgValue = f.bytes({ max: MAX_MSG_VALUE_BYTES });
 /** A global variable's name. */
@@ -148,6 +150,8 @@ export const virtualComputerMessages = {
     mailboxSize: f.optional(f.uintMax(1_000_000)),
     /** Lease of the lock a `globals.update` takes, renewed while its holder's peer lives. @default 5000 */
     lockLeaseMs: f.optional(f.uint),
+    /** Executor crashes a thread may cause before it fails with ThreadCrashedError (BOINC's max_error_results). @default 3 */
+    maxErrors: f.optional(f.uintMax(1000)),
   },
   'vc-create-reply': { re: f.uint, vc, workers: f.array(f.object(enrolledWorker), { max: 100_000 }) },
   /** Stop every thread of the virtual computer and dismiss its workers. */
@@ -173,7 +177,18 @@ export const virtualComputerMessages = {
   'thread-started': { vc, thread: threadId, host: f.peerId },
   'thread-progress': { vc, thread: threadId, seq, value },
   'thread-result': { vc, thread: threadId, value },
-  'thread-error': { vc, thread: threadId, ...thrown },
+  'thread-error': {
+    vc,
+    thread: threadId,
+    ...thrown,
+    /** ERR_RESOURCE_LIMIT or ERR_THREAD_CRASHED when it is not the thread's own error. */
+    code: f.optional(f.string({ max: 128 })),
+    limit: resourceLimit,
+    /** The peer whose limit stopped the thread. */
+    peer: f.optional(f.peerId),
+    /** ERR_THREAD_CRASHED: each crash, oldest first. */
+    reasons: f.optional(f.array(f.string({ max: 4096 }), { max: 64 })),
+  },
 
   // ── deployer → worker ──────────────────────────────────────────────────────────────────────
   /** Enrol in virtual computer `vc` of the deployer on peer `owner`; refused when no slot is free. */
@@ -215,7 +230,7 @@ export const virtualComputerMessages = {
   /** `others`: slots of this worker busy with other virtual computers' threads, for the delegator. */
   'exec-result': { vc, thread: threadId, epoch, value, others: f.uintMax(1_000_000), token },
   /** `code` (protocol/errors.ts) marks a failure that is not the thread's own: ERR_NOT_ENROLLED, ERR_CHECKPOINT_UNAVAILABLE. */
-  'exec-error': { vc, thread: threadId, epoch, ...thrown, code: f.optional(f.string({ max: 128 })), others: f.uintMax(1_000_000), token },
+  'exec-error': { vc, thread: threadId, epoch, ...thrown, code: f.optional(f.string({ max: 128 })), limit: resourceLimit, others: f.uintMax(1_000_000), token },
   /** A worker fetches an assembly it lacks from the deployer's controller, on first use. */
   'assembly-fetch': { id: f.uint, hash: assembly },
   'assembly-fetch-reply': { re: f.uint, code },
@@ -238,6 +253,16 @@ export const virtualComputerMessages = {
     assemblies: f.object({ held: f.uint, uploaded: f.uint, fetched: f.uint, served: f.uint }),
     /** Dormant checkpoint copies this peer holds for others (its checkpoint store). */
     held: f.optional(f.object({ threads: f.uint, versions: f.uint, bytes: f.uint, receiving: f.uint })),
+    /** How this peer isolates the threads it runs (daemon/host/sandbox.ts): its mode, the layers in force, what is missing. */
+    sandbox: f.optional(
+      f.object({
+        mode: f.literal('strict', 'process', 'off'),
+        layers: f.array(f.string({ max: 512 }), { max: 32 }),
+        missing: f.array(f.string({ max: 512 }), { max: 32 }),
+      }),
+    ),
+    /** Why this peer accepts no work now (its usage policy: outside its hours, machine in use). */
+    paused: f.optional(f.string({ max: 1024 })),
   },
 
   // ── checkpoints and recovery (docs/effects-and-recovery.md) ──────────────────────────────────

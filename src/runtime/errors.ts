@@ -115,3 +115,38 @@ export class ThreadError extends Error {
     this.stack = remoteStack || `${remoteName}: ${message}`;
   }
 }
+
+/** The limits a peer sets on the threads it runs for others (`ppp2p peer --max-thread-cpu` and its kin). */
+export type ResourceLimit = 'heap' | 'memory' | 'cpu' | 'wall' | 'output';
+
+/**
+ * A thread was stopped by a limit of the peer that ran it: its heap, its executor's memory, its CPU seconds, its
+ * wall time. Not retried (the same code would meet the same limit); `limit` names which, `peer` where.
+ */
+export class ResourceLimitError extends ThreadError {
+  override name = 'ResourceLimitError';
+  constructor(
+    readonly limit: ResourceLimit,
+    message: string,
+    readonly thread?: number,
+    readonly peer?: string,
+    stack = '',
+  ) {
+    super('ResourceLimitError', message, stack);
+  }
+}
+
+/**
+ * A thread took its executor down (killed or crashed it) as many times as its virtual computer allows
+ * (`maxErrors`, BOINC's max_error_results): it is not retried again. `reasons` lists each crash, oldest first.
+ */
+export class ThreadCrashedError extends ThreadError {
+  override name = 'ThreadCrashedError';
+  constructor(
+    message: string,
+    readonly reasons: readonly string[],
+    readonly thread?: number,
+  ) {
+    super('ThreadCrashedError', message, '');
+  }
+}

@@ -130,6 +130,9 @@ function pack<T extends { bytes: Uint8Array }>(items: readonly T[], fields: numb
 }
 
 function unpack<T>(batch: Uint8Array, fields: number, make: (meta: Float64Array, at: number, bytes: Uint8Array) => T): T[] {
+  // A batch that crossed a process boundary (a sandboxed executor's IPC pipe) may sit at any offset of its buffer;
+  // the Float64Array head needs 8-byte alignment, so such a batch is copied once.
+  if (batch.byteOffset % 8 !== 0) batch = batch.slice();
   const stride = fields + 1;
   const count = new Float64Array(batch.buffer, batch.byteOffset, 1)[0]!;
   const meta = new Float64Array(batch.buffer, batch.byteOffset, 1 + stride * count);

@@ -148,6 +148,15 @@ describe('ppp2p peer: a start that fails says why in one line, exits, and leaves
     expectOneLine(await ppp2p([...base, '--bogus']), 2, ['unknown flag --bogus'], /known flags: .*ppp2p peer --help/);
     expectOneLine(await ppp2p(['peer', '--swarm-key-file']), 2, ['--swarm-key-file needs a value'], /ppp2p peer --help/);
   });
+
+  it('--sandbox off without --trusted-swarm, an unknown sandbox mode, a bad limit, a bad --config file', async () => {
+    const base = ['peer', '--swarm-key-file', keyFile, '--port', '0'];
+    expectOneLine(await ppp2p([...base, '--sandbox', 'off']), 2, ['--sandbox off'], /add --trusted-swarm .* or use --sandbox process/);
+    expectOneLine(await ppp2p([...base, '--sandbox', 'strcit']), 2, ['sandbox', '"strcit"'], /"strict"/);
+    expectOneLine(await ppp2p([...base, '--max-thread-cpu', '0']), 2, ['--max-thread-cpu', "'0'"], /positive number of seconds/);
+    writeFileSync(join(dir, 'policy-bad.json'), JSON.stringify({ hours: ['Mon-Fri 18:00-08:00', 'Someday 10:00-11:00'], slotz: 2 }));
+    expectOneLine(await ppp2p([...base, '--config', 'policy-bad.json']), 2, ['policy-bad.json'], /slots|Mon/);
+  });
 });
 
 describe('ppp2p status: a controller that refuses or is not there', () => {

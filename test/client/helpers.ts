@@ -12,17 +12,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { startPeerProcess, type PeerProcess } from '../../src/client/peer-process.ts';
+import type { PeerProcessConfig } from '../../src/protocol/peer-process.ts';
 import { connect } from '../../src/protocol/connection.ts';
 import { askPeer, peerDataDirs } from '../support/ask-peer.ts';
 import type { MessageOf, PeerInfo } from '../../src/protocol/messages.ts';
 
 const here = import.meta.dirname;
 
-/** Compiles the fixture thread modules into `test/.out/virtual-computer/<label>/` and returns that directory. */
-export async function buildFixtures(label: string): Promise<string> {
+/**
+ * Compiles a fixture thread module (`entry`, default this directory's fixtures/threads.ts) into
+ * `test/.out/virtual-computer/<label>/` and returns that directory.
+ */
+export async function buildFixtures(label: string, entry = join(here, 'fixtures/threads.ts')): Promise<string> {
   const outdir = resolve(here, '../.out/virtual-computer', label);
   await esbuild.build({
-    entryPoints: [join(here, 'fixtures/threads.ts')],
+    entryPoints: [entry],
     outdir,
     format: 'esm',
     platform: 'node',
@@ -39,7 +43,14 @@ export class TestSwarm {
   readonly peers: PeerProcess[] = [];
 
   /** Starts `n` daemons; the first is the seed the others join. */
-  async start(n: number, opts: { slots?: number; memoryLimitMb?: number } = {}): Promise<PeerProcess[]> {
+  /**
+   * Starts `n` daemons; the first is the seed the others join. `sandbox`: the daemons' default (strict or process)
+   * unless given; `off` runs threads in the daemon's own process (tests that identify a host by `process.pid`).
+   */
+  async start(
+    n: number,
+    opts: { slots?: number; memoryLimitMb?: number; sandbox?: 'strict' | 'process' | 'off'; config?: Partial<PeerProcessConfig> } = {},
+  ): Promise<PeerProcess[]> {
     const started: PeerProcess[] = [];
     for (let i = 0; i < n; i++) {
       const seed = this.peers[0]?.url ?? started[0]?.url;
@@ -50,6 +61,8 @@ export class TestSwarm {
         dataDir: join(this.dir, `peer-${this.peers.length + started.length}`),
         logLevel: 'warn',
         memoryLimitMb: opts.memoryLimitMb,
+        ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox, trustedSwarm: opts.sandbox === 'off' } : {}),
+        ...opts.config,
       });
       peerDataDirs.set(p.url, join(this.dir, `peer-${this.peers.length + started.length}`));
       started.push(p);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualComputer, EnrolmentError, ThreadError, ThreadCancelledError } from '../../src/client/index.ts';
+import { VirtualComputer, EnrolmentError, ResourceLimitError, ThreadError, ThreadCancelledError } from '../../src/client/index.ts';
 import type { RemoteError } from '../../src/protocol/errors.ts';
 import { HandshakeError } from '../../src/protocol/errors.ts';
 import type { StatusReport } from '../../src/cli/commands/status.ts';
@@ -28,7 +28,7 @@ describe('a virtual computer on three daemons', () => {
   let pidOf: Map<string, number>;
 
   beforeAll(async () => {
-    const [peers, mod] = await Promise.all([swarm.start(3), loadFixtures('main')]);
+    const [peers, mod] = await Promise.all([swarm.start(3, { sandbox: 'off' }), loadFixtures('main')]);
     fx = mod;
     pidOf = new Map(peers.map((p) => [p.peerId, p.pid]));
     vc = await VirtualComputer.create({ controller: swarm.peers[0]!.url, swarmKey: swarm.key, workers: 3, enrolTimeoutMs: 5000 });
@@ -243,7 +243,7 @@ describe('three daemons with a 64 MB heap limit per thread', () => {
   let fx: typeof Threads;
 
   beforeAll(async () => {
-    const [, mod] = await Promise.all([swarm.start(3, { memoryLimitMb: 64 }), loadFixtures('quota')]);
+    const [, mod] = await Promise.all([swarm.start(3, { memoryLimitMb: 64, sandbox: 'off' }), loadFixtures('quota')]);
     fx = mod;
   });
   afterAll(() => swarm.stop());
@@ -255,8 +255,8 @@ describe('three daemons with a 64 MB heap limit per thread', () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(err).toBeInstanceOf(ThreadError);
-      expect((err as ThreadError).remoteName).toBe('ThreadOutOfMemoryError');
+      expect(err).toBeInstanceOf(ResourceLimitError);
+      expect(err).toMatchObject({ name: 'ResourceLimitError', limit: 'heap', thread: expect.any(Number) as number });
       expect((err as Error).message).toMatch(/heap limit of 64 MB/);
       expect(await vc.spawn(fx.add, 20, 22).result).toBe(42);
     } finally {

@@ -141,7 +141,8 @@ describe('daemons that are killed, stopped or misconfigured', () => {
   it('a daemon started with --slots 0 owns virtual computers but runs no threads itself', async () => {
     swarm = new Swarm();
     const owner = await swarm.start(['--slots', '0']);
-    const worker = await swarm.start(['--slots', '1', '--join', owner.url]);
+    // Unsandboxed, so that a thread's process.pid names the daemon that ran it.
+    const worker = await swarm.start(['--slots', '1', '--join', owner.url, '--sandbox', 'off', '--trusted-swarm']);
     await waitFor(async () => alive(await swarm.members(owner)).length === 2, 5000, 'join');
     expect((await swarm.members(owner)).find((p) => p.id === owner.peerId)?.slots).toBe(0);
     const fx = (await import(join(await buildFixtures('slots-zero'), 'threads.js'))) as typeof Threads;

@@ -183,6 +183,40 @@ describe('a checkpointing job survives kill -9', () => {
     expect(seen.migrations).toMatchObject([{ from: first.host, reason: 'failure', fromCheckpoint: true }]);
   });
 
+  // Last: it kills every worker of the pool but one.
+  it('finishes every thread on the last worker standing when all the others are killed', async () => {
+    // Long threads: under load one thread can take seconds to reach its first acknowledged checkpoint, and the
+    // other must still be running then (with LONG, one finished before the kills in a full-suite run).
+    const expected = await Promise.all([0, 1].map((id) => reference(id, XLONG)));
+    vc = await swarm.create({ workers: 3, checkpoint });
+    const threads = [vc.spawn(job.crunch, ...XLONG), vc.spawn(job.crunch, ...XLONG)];
+    const seen = threads.map((t) => observe(t));
+    const hosts = await Promise.all(threads.map((t) => checkpointed(swarm, vc!, t.id, 1, 30)));
+    expect(threads.map((t) => t.state)).toEqual(['running', 'running']);
+    const survivor = swarm.liveWorkers.find((p) => !hosts.some((h) => h.host === p.peerId))!;
+    await Promise.all(swarm.liveWorkers.filter((p) => p !== survivor).map((p) => swarm.kill(p.peerId)));
+    const results = await Promise.all(threads.map((t) => t.result));
+    expect(results).toEqual(expected.map((e) => e.result));
+    for (const [i, s] of seen.entries()) {
+      expect(s.progress).toEqual(expected[i]!.progress);
+      expect(s.hosts.at(-1)).toBe(survivor.peerId);
+    }
+  });
+});
+
+// Its own swarm, unsandboxed (a trusted cluster): the proof that no step ran twice is a file the thread appends to,
+// which a sandboxed executor may not write.
+describe('a graceful leave, in a trusted swarm', () => {
+  let swarm: FaultSwarm;
+  beforeAll(async () => {
+    const started = FaultSwarm.start({ workers: 2, sandbox: 'off' });
+    await reference(0, ARGS);
+    swarm = await started;
+  });
+  afterAll(async () => {
+    await swarm?.stop();
+  });
+
   it('migrates a thread without losing work when its peer gets SIGTERM, then the peer exits', async () => {
     const trace = join(swarm.dir, 'trace.txt');
     // The trace is a side effect only: result and progress are those of the run without it.
@@ -205,25 +239,6 @@ describe('a checkpointing job survives kill -9', () => {
     expect(new Set(rounds.map((r) => r[2])).size).toBe(2);
   });
 
-  // Last: it kills every worker of the pool but one.
-  it('finishes every thread on the last worker standing when all the others are killed', async () => {
-    // Long threads: under load one thread can take seconds to reach its first acknowledged checkpoint, and the
-    // other must still be running then (with LONG, one finished before the kills in a full-suite run).
-    const expected = await Promise.all([0, 1].map((id) => reference(id, XLONG)));
-    vc = await swarm.create({ workers: 3, checkpoint });
-    const threads = [vc.spawn(job.crunch, ...XLONG), vc.spawn(job.crunch, ...XLONG)];
-    const seen = threads.map((t) => observe(t));
-    const hosts = await Promise.all(threads.map((t) => checkpointed(swarm, vc!, t.id, 1, 30)));
-    expect(threads.map((t) => t.state)).toEqual(['running', 'running']);
-    const survivor = swarm.liveWorkers.find((p) => !hosts.some((h) => h.host === p.peerId))!;
-    await Promise.all(swarm.liveWorkers.filter((p) => p !== survivor).map((p) => swarm.kill(p.peerId)));
-    const results = await Promise.all(threads.map((t) => t.result));
-    expect(results).toEqual(expected.map((e) => e.result));
-    for (const [i, s] of seen.entries()) {
-      expect(s.progress).toEqual(expected[i]!.progress);
-      expect(s.hosts.at(-1)).toBe(survivor.peerId);
-    }
-  });
 });
 
 describe('owner death and a swarm of one', () => {

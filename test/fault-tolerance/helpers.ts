@@ -83,6 +83,8 @@ export interface FaultSwarmOptions {
   controllerSlots?: number;
   /** Log level of the peers (stderr). @default PPP2P_TEST_LOG or 'warn' */
   logLevel?: LogLevel;
+  /** How the peers isolate threads. @default the peers' default (strict where bubblewrap runs, else process) */
+  sandbox?: 'strict' | 'process' | 'off';
 }
 
 export class FaultSwarm {
@@ -92,6 +94,7 @@ export class FaultSwarm {
   #controller!: FaultPeer;
   #env: Record<string, string> = {};
   #spawned = 0;
+  #sandbox: FaultSwarmOptions['sandbox'];
   #logLevel: LogLevel = (process.env.PPP2P_TEST_LOG as LogLevel | undefined) ?? 'warn';
 
   /** The owner's controller: the application's virtual computers are deployed there. */
@@ -103,6 +106,7 @@ export class FaultSwarm {
     const s = new FaultSwarm();
     s.#env = opts.env ?? {};
     if (opts.logLevel !== undefined) s.#logLevel = opts.logLevel;
+    s.#sandbox = opts.sandbox;
     try {
       s.#controller = await s.#spawn(opts.controllerSlots ?? 0, {});
       await s.addWorkers(opts.workers);
@@ -142,6 +146,7 @@ export class FaultSwarm {
           slots,
           dataDir,
           logLevel: this.#logLevel,
+          ...(this.#sandbox !== undefined ? { sandbox: this.#sandbox, trustedSwarm: this.#sandbox === 'off' } : {}),
         },
         { stdout: null },
       );

@@ -13,10 +13,22 @@ import { isLogLevel, LOG_LEVELS } from '../../protocol/log.ts';
 import { VirtualComputerLayer } from '../../daemon/virtual-computer-layer.ts';
 import { PeerController, prepareDataDir, tuneDaemonProcess } from '../../daemon/peer-controller.ts';
 import { SWARM_KEY_BYTES } from '../../protocol/handshake.ts';
+import { availableParallelism } from 'node:os';
+import { limitsOf, planSandbox, SandboxUnavailableError } from '../../daemon/host/sandbox.ts';
+import { describePolicy, effectiveSlots, mergePolicy, parsePolicy, PolicyFile } from '../../daemon/usage-policy.ts';
+import { PolicyEnforcer } from '../../daemon/policy-enforcer.ts';
+
+/** A flag that takes a positive number of seconds (fractions allowed). */
+function positiveNumber(v: unknown, name: string): number {
+  const n = typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : NaN;
+  if (!(n > 0)) throw new UsageError(`--${name} must be a positive number of seconds, got '${String(v)}'; usage: ${usageHint}`);
+  return n;
+}
 
 const usage =
   'ppp2p peer [--host H] [--port P] [--join ws://h:p,...] [--slots K] [--swarm-key-file F] [--data-dir D] ' +
-  '[--log-level debug|info|warn|error|silent] [--tls-cert F --tls-key F] [--advertise-url URL] [--max-frame-bytes N]';
+  '[--log-level debug|info|warn|error|silent] [--tls-cert F --tls-key F] [--advertise-url URL] [--max-frame-bytes N] ' +
+  '[--sandbox strict|process|off] [--trusted-swarm] [--config peer.json] [--max-thread-cpu S] [--max-thread-wall S] [--max-memory MB] [--max-errors N]';
 /** The usage that errors point to: one line. */
 const usageHint = 'ppp2p peer [options] (all of them: ppp2p peer --help)';
 
@@ -35,6 +47,19 @@ const HELP = `  --host H             interface to listen on (default 127.0.0.1; 
   --tls-cert F --tls-key F   serve wss:// with this PEM certificate and key
   --advertise-url URL  the URL other peers dial to reach this one (default ws://<host>:<port>)
   --max-frame-bytes N  largest WebSocket frame accepted (default 67108864, 64 MiB)
+Donating this machine (what others' threads may do here; docs/security.md):
+  --sandbox MODE       strict: each owner's threads in its own process inside bubblewrap (no network,
+                       no files but their code, uid nobody) under Node's permission model and rlimits;
+                       process: the same without bubblewrap; off: worker threads in the daemon, only with
+                       --trusted-swarm (default: strict where bubblewrap runs, else process)
+  --trusted-swarm      every holder of the swarm key is trusted (a private cluster): allows --sandbox off
+  --config F           usage policy file (JSON; reloaded on SIGHUP): slots, maxCpuShare, hours,
+                       onlyWhenIdle, maxThreadsPerOwner, allow/blockAddresses, allow/blockOwners, limits
+  --max-thread-cpu S   CPU seconds one thread may use here (default: no limit)
+  --max-thread-wall S  wall seconds one thread may run here (default: no limit)
+  --max-memory MB      memory of one executor process (default 2048)
+  --max-errors N       executor crashes a thread of this controller's virtual computers may cause
+                       before it fails (default 3)
 On start, one JSON line on stdout: {"event":"listening","url":"ws://...","peerId":"..."}.`;
 
 /** Decodes a base64 swarm key, or throws a UsageError saying where it came from and how to make one. */
@@ -106,6 +131,13 @@ export async function run(argv: string[]): Promise<number> {
       'tls-key': 'string',
       'advertise-url': 'string',
       'max-frame-bytes': 'string',
+      sandbox: 'string',
+      'trusted-swarm': 'boolean',
+      config: 'string',
+      'max-thread-cpu': 'string',
+      'max-thread-wall': 'string',
+      'max-memory': 'string',
+      'max-errors': 'string',
       help: 'boolean',
     },
     usageHint,
@@ -147,13 +179,37 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--advertise-url must be a ws:// or wss:// URL; usage: ${usageHint}`);
   }
 
+  // The donor's policy: the file, then the flags over it (each flag wins over the file's field).
+  const flagPolicy = parsePolicy(
+    {
+      ...(flags.sandbox !== undefined ? { sandbox: flags.sandbox } : {}),
+      ...(flags['max-thread-cpu'] !== undefined ? { maxThreadCpuSeconds: positiveNumber(flags['max-thread-cpu'], 'max-thread-cpu') } : {}),
+      ...(flags['max-thread-wall'] !== undefined ? { maxThreadWallSeconds: positiveNumber(flags['max-thread-wall'], 'max-thread-wall') } : {}),
+      ...(flags['max-memory'] !== undefined ? { maxMemoryMb: positiveInt(flags, 'max-memory', usageHint) } : {}),
+      ...(flags['max-errors'] !== undefined ? { maxErrors: positiveInt(flags, 'max-errors', usageHint) } : {}),
+      ...(flags.slots !== undefined ? { slots: positiveInt(flags, 'slots', usageHint, 0) } : {}),
+    },
+    'the command line',
+  );
+  const configFile = typeof flags.config === 'string' ? flags.config : undefined;
+  const policyFile = configFile === undefined ? undefined : new PolicyFile(configFile, () => {});
+  const policy = mergePolicy(policyFile?.load() ?? {}, flagPolicy);
+  let sandbox;
+  try {
+    sandbox = planSandbox(policy.sandbox, flags['trusted-swarm'] === true);
+  } catch (err) {
+    if (err instanceof SandboxUnavailableError) throw new UsageError(err.message);
+    throw err;
+  }
+  const slots = policy.slots !== undefined || policy.maxCpuShare !== undefined ? effectiveSlots(policy, availableParallelism()) : undefined;
+
   tuneDaemonProcess();
   const pc = await PeerController.start({
     swarmKey,
     host,
     port,
     join,
-    slots: positiveInt(flags, 'slots', usageHint, 0),
+    slots,
     dataDir,
     logLevel,
     tls,
@@ -165,7 +221,24 @@ export async function run(argv: string[]): Promise<number> {
   });
   // The daemon is both halves of the paper's duality: it hosts deployers for local applications and
   // runs other peers' threads as a worker.
-  const layer = VirtualComputerLayer.attach(pc);
+  const layer = VirtualComputerLayer.attach(pc, {
+    sandbox,
+    limits: limitsOf(policy),
+    ...(policy.maxErrors !== undefined ? { maxErrors: policy.maxErrors } : {}),
+  });
+  pc.log.info(`sandbox ${sandbox.mode}: ${sandbox.layers.join('; ')}`);
+  for (const m of sandbox.missing) pc.log.warn(`sandbox: missing ${m}`);
+  for (const line of describePolicy(policy)) pc.log.info(`usage policy: ${line}`);
+  const enforcer = new PolicyEnforcer(pc, layer.worker, policy, pc.log.child('policy'));
+  if (policyFile !== undefined) {
+    process.on('SIGHUP', () => {
+      if (!policyFile.reload()) return;
+      const next = mergePolicy(policyFile.current, flagPolicy);
+      enforcer.update(next);
+      pc.log.info(`usage policy reloaded from ${policyFile.path} (slots, sandbox and limits take effect at the next start)`);
+      for (const line of describePolicy(next)) pc.log.info(`usage policy: ${line}`);
+    });
+  }
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: pc.url, peerId: pc.id })}\n`);
 
   await new Promise<void>((resolve) => {
@@ -185,6 +258,7 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGINT', onSignal);
   });
   // Graceful leave: every thread here migrates at its next checkpoint, with no work lost.
+  enforcer.stop();
   await layer.leave();
   await layer.close();
   await pc.stop();

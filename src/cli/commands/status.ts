@@ -30,6 +30,10 @@ export interface StatusReport {
   assemblies: MessageOf<'vc-status-reply'>['assemblies'];
   /** Checkpoint copies this controller holds for others (absent from controllers without a checkpoint store). */
   held?: MessageOf<'vc-status-reply'>['held'];
+  /** How this peer isolates the threads it runs for others. */
+  sandbox?: MessageOf<'vc-status-reply'>['sandbox'];
+  /** Why this peer accepts no work now, if it does not. */
+  paused?: string;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -94,6 +98,8 @@ export async function fetchStatus(controller: string, swarmKey: Uint8Array, admi
       virtualComputers: vcs.vcs,
       executing: vcs.executing,
       assemblies: vcs.assemblies,
+      ...(vcs.sandbox !== undefined ? { sandbox: vcs.sandbox } : {}),
+      ...(vcs.paused !== undefined ? { paused: vcs.paused } : {}),
       ...(vcs.held !== undefined ? { held: vcs.held } : {}),
     };
   } finally {
@@ -130,6 +136,10 @@ function ago(epochMs: number, now: number): string {
 export function formatStatus(r: StatusReport, now = Date.now()): string {
   const out: string[] = [];
   out.push(`controller ${r.controller} (peer ${r.self}): ${r.slots} slot(s), ${r.free} free`);
+  if (r.sandbox !== undefined) {
+    out.push(`sandbox: ${r.sandbox.mode} (${r.sandbox.layers.join('; ')})${r.sandbox.missing.length > 0 ? `; missing: ${r.sandbox.missing.join('; ')}` : ''}`);
+  }
+  if (r.paused !== undefined) out.push(`accepting no work: ${r.paused}`);
   out.push(`assemblies: ${r.assemblies.held} held, ${r.assemblies.uploaded} uploaded by applications, ${r.assemblies.fetched} fetched, ${r.assemblies.served} served`);
   if (r.held !== undefined) {
     out.push(`checkpoints held for others: ${r.held.versions} of ${r.held.threads} thread(s), ${formatBytes(r.held.bytes)}${r.held.receiving > 0 ? `, ${r.held.receiving} arriving` : ''}`);

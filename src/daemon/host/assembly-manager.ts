@@ -10,25 +10,33 @@
  *    asks for the bytes only if it does not hold them ({@link AssemblyStore.put});
  * 2. a worker that is asked to run a thread of an assembly it lacks fetches it from the deployer's
  *    controller on first use ({@link AssemblyStore.install}), checks the hash, and
- * 3. installs it as `<dataDir>/assemblies/<hash>.mjs`, with the bare `ppp2p`, `ppp2p/thread` and `ppp2p/runtime`
- *    specifiers rewritten to absolute URLs of *this* peer's SDK files. The runtime must be one
+ * 3. installs it as `<dataDir>/assemblies/<owner>/<hash>.mjs`, with the bare `ppp2p`, `ppp2p/thread` and
+ *    `ppp2p/runtime` specifiers rewritten to absolute URLs of *this* peer's SDK files. The runtime must be one
  *    instance per worker thread: thread-worker.ts and the thread code import the same files.
+ * 4. checks the installed file against the digest it was written with every time a thread loads it
+ *    ({@link AssemblyStore.load}), and re-installs it from the bytes if it changed.
+ *
+ * One directory per owner: a sandboxed executor may read its owner's directory and nothing else of the data dir,
+ * and writes nowhere, so one owner's threads can neither read nor replace another owner's code.
  *
  * The SDK is kept external in the bundle for the same reason, and because a peer must run thread
  * code against its own (trusted, matching-version) runtime rather than one shipped by the owner.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { assemblyHash, isAssemblyHash, type SdkSpecifier } from '../../protocol/assembly.ts';
-import { packageFile } from '../../protocol/package-files.ts';
+import { compiledPackageFile, packageFile } from '../../protocol/package-files.ts';
 import { AssemblyHashError } from '../../protocol/errors.ts';
 
-/** The SDK files that thread code's `ppp2p`, `ppp2p/runtime` and `ppp2p/thread` imports resolve to on this peer. */
-const sdkEntries: Record<SdkSpecifier, string> = {
-  ppp2p: packageFile('client/index.js').href,
-  'ppp2p/runtime': packageFile('runtime/index.js').href,
-  'ppp2p/thread': packageFile('runtime/thread-api.js').href,
-};
+/**
+ * The SDK files that thread code's `ppp2p`, `ppp2p/runtime` and `ppp2p/thread` imports resolve to on this peer: the
+ * daemon's own form for worker threads of the daemon, compiled for sandboxed executors (which always run compiled).
+ */
+function sdkEntriesFor(compiled: boolean): Record<SdkSpecifier, string> {
+  const file = compiled ? compiledPackageFile : packageFile;
+  return { ppp2p: file('client/index.js').href, 'ppp2p/runtime': file('runtime/index.js').href, 'ppp2p/thread': file('runtime/thread-api.js').href };
+}
 
 /** Counters of what crossed the wire, for `ppp2p status` and the ship-once test. */
 export interface AssemblyStats {
@@ -49,10 +57,15 @@ export interface AssemblyStats {
 export class AssemblyStore {
   readonly dir: string;
   readonly #code = new Map<string, Uint8Array>();
-  readonly #installed = new Map<string, Promise<string>>();
+  /** Installs by `<owner>/<hash>`: the path and the SHA-256 of the file as written. */
+  readonly #installed = new Map<string, Promise<{ path: string; digest: string }>>();
   readonly #stats: AssemblyStats = { held: 0, uploaded: 0, fetched: 0, served: 0 };
 
-  constructor(dataDir: string) {
+  readonly #sdk: Record<SdkSpecifier, string>;
+
+  /** `compiledSdk`: thread code runs in sandboxed executors, which load the compiled SDK. */
+  constructor(dataDir: string, opts: { compiledSdk?: boolean } = {}) {
+    this.#sdk = sdkEntriesFor(opts.compiledSdk ?? false);
     this.dir = join(dataDir, 'assemblies');
   }
 
@@ -79,28 +92,42 @@ export class AssemblyStore {
     return code;
   }
 
-  /**
-   * The path of the installed assembly, fetching its bytes with `fetch` when this peer holds neither
-   * the bytes nor a valid installed file.
-   */
-  install(hash: string, fetch: () => Promise<Uint8Array>): Promise<string> {
-    let installing = this.#installed.get(hash);
-    if (installing === undefined) {
-      installing = this.#install(hash, fetch);
-      this.#installed.set(hash, installing);
-      installing.catch(() => this.#installed.delete(hash));
-    }
-    return installing;
+  /** The directory of `owner`'s installed assemblies (an owner id is hex: safe as a file name). */
+  ownerDir(owner: string): string {
+    if (!/^[0-9a-f]{1,64}$/.test(owner)) throw new TypeError(`'${owner}' is not a peer id`);
+    return join(this.dir, owner);
   }
 
-  async #install(hash: string, fetch: () => Promise<Uint8Array>): Promise<string> {
+  /**
+   * The path of `owner`'s installed copy of the assembly, fetching its bytes with `fetch` when this peer holds
+   * neither the bytes nor a valid installed file. The file is checked against its digest on every call.
+   */
+  async load(hash: string, owner: string, fetch: () => Promise<Uint8Array>): Promise<string> {
+    const key = `${owner}/${hash}`;
+    let installing = this.#installed.get(key);
+    if (installing === undefined) {
+      installing = this.#install(hash, owner, fetch);
+      this.#installed.set(key, installing);
+      installing.catch(() => this.#installed.delete(key));
+    }
+    const { path, digest } = await installing;
+    const now = await readFile(path).catch(() => undefined);
+    if (now !== undefined && sha256(now) === digest) return path;
+    // Changed or gone since it was installed: nothing of it is trusted, the bytes are installed again.
+    this.#installed.delete(key);
+    const again = this.#install(hash, owner, fetch);
+    this.#installed.set(key, again);
+    again.catch(() => this.#installed.delete(key));
+    return (await again).path;
+  }
+
+  async #install(hash: string, owner: string, fetch: () => Promise<Uint8Array>): Promise<{ path: string; digest: string }> {
     if (!isAssemblyHash(hash)) throw new AssemblyHashError(`'${hash}' is not an assembly hash.`);
-    const path = join(this.dir, `${hash}.mjs`);
-    // A file installed by an earlier run counts only if it was bound to this SDK install. The mark goes
-    // last: a first line would shift every line of the inline source map.
-    const mark = `\n// ppp2p assembly ${hash} bound to ${sdkEntries['ppp2p/runtime']}\n`;
-    const existing = await readFile(path, 'utf8').catch(() => undefined);
-    if (existing?.endsWith(mark)) return path;
+    const dir = this.ownerDir(owner);
+    const path = join(dir, `${hash}.mjs`);
+    // Installed only from bytes that hash to their name (held, or fetched now): a file left by an earlier run is not
+    // trusted, whatever it says. The mark goes last: a first line would shift every line of the inline source map.
+    const mark = `\n// ppp2p assembly ${hash} bound to ${this.#sdk['ppp2p/runtime']}\n`;
     let code = this.#code.get(hash);
     if (code === undefined) {
       code = await fetch();
@@ -108,12 +135,17 @@ export class AssemblyStore {
       this.#stats.fetched++;
       this.#code.set(hash, code);
     }
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
+    const text = Buffer.from(bindSdkImports(Buffer.from(code).toString('utf8'), this.#sdk) + mark);
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(tmp, bindSdkImports(Buffer.from(code).toString('utf8')) + mark);
+    await writeFile(tmp, text);
     await rename(tmp, path);
-    return path;
+    return { path, digest: sha256(text) };
   }
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function verify(hash: string, code: Uint8Array): void {
@@ -125,9 +157,9 @@ function verify(hash: string, code: Uint8Array): void {
  * Rewrites `from "ppp2p"`, `from "ppp2p/runtime"`, `from "ppp2p/thread"`, `import "…"` and `import("…")` to this peer's
  * SDK file URLs. esbuild prints every external import in one of these forms with double quotes.
  */
-export function bindSdkImports(code: string): string {
+export function bindSdkImports(code: string, sdk: Record<SdkSpecifier, string> = sdkEntriesFor(false)): string {
   return code.replace(
     /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s*)(["'])(ppp2p(?:\/runtime|\/thread)?)\2/g,
-    (_m, lead: string, quote: string, spec: SdkSpecifier) => `${lead}${quote}${sdkEntries[spec]}${quote}`,
+    (_m, lead: string, quote: string, spec: SdkSpecifier) => `${lead}${quote}${sdk[spec]}${quote}`,
   );
 }

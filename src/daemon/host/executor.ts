@@ -1,30 +1,46 @@
 /**
  * Executors: the slots in which this peer runs virtual threads, off the daemon's event loop.
  *
- * Each slot is a long-lived worker thread (src/daemon/host/frame-runner.ts `SlotWorker`) that runs one
- * virtual thread at a time, with a heap limit per thread. A slot stays warm between threads: starting
- * a worker thread costs far more than a trivial thread. A slot serves one assembly at a time, because
- * the runtime's frame registry is per realm and two builds of the same module would claim the same
- * frame ids; a thread of another assembly gets a fresh worker in that slot.
+ * Each slot runs one virtual thread at a time in a worker (frame-runner.ts `SlotWorker`) with a heap limit per
+ * thread. Sandboxed (sandbox.ts), a slot's worker lives in an executor process of its own, started for one owner and
+ * never shared with another: a thread of another owner gets a new process in that slot. Without a sandbox
+ * (`--sandbox off --trusted-swarm`) it is a worker thread of the daemon. A slot stays warm between threads: starting
+ * a worker costs far more than a trivial thread. A slot serves one assembly at a time, because the runtime's frame
+ * registry is per realm and two builds of the same module would claim the same frame ids; a thread of another
+ * assembly gets a fresh worker in that slot.
  *
- * Threads beyond the free slots wait here in FIFO order (the deployer's delegator avoids that, but
- * several virtual computers share one peer's slots and may race for the last one).
+ * Threads beyond the free slots wait in a bounded-concurrency queue (p-queue, one task per thread, concurrency =
+ * slots) where placements that resume from a checkpoint go first: they hold up their virtual computer's recovery.
  */
 import { availableParallelism } from 'node:os';
-import { ThreadError } from '../../runtime/errors.ts';
-import { CancelledError } from '../errors.ts';
+import PQueue from 'p-queue';
+import { ResourceLimitError, ThreadError } from '../../runtime/errors.ts';
+import { CancelledError, ExecutorCrashError } from '../errors.ts';
 import { SlotWorker, type SlotEvents, type SlotOutcome } from './frame-runner.ts';
 import type { HostNotice, StartThread } from '../../runtime/worker-messages.ts';
+import { DEFAULT_EXECUTOR_MEMORY_MB, DEFAULT_OUTPUT_BYTES, type SandboxLimits, type SandboxPlan } from './sandbox.ts';
+import { ExecutorProcess } from './sandboxed-executor.ts';
+import type { Logger } from '../../protocol/log.ts';
 
 export interface ExecutorOptions {
-  /** Worker threads, i.e. virtual threads that run at once. @default os.availableParallelism() */
+  /** Threads that run at once. @default os.availableParallelism() */
   slots?: number;
   /** Heap limit of each virtual thread in MB (`maxOldGenerationSizeMb`). @default 512 */
   memoryLimitMb?: number;
+  /** How threads are isolated. @default sandbox off (worker threads of this process) */
+  sandbox?: SandboxPlan;
+  /** Limits of sandboxed executors and of every thread (CPU and memory are enforced by sandboxed executors only). */
+  limits?: Partial<Omit<SandboxLimits, 'heapMb'>>;
+  /** Where the assemblies of `owner` are installed (the one directory its executors may read). Needed when sandboxed. */
+  assemblyDirFor?: (owner: string) => string;
+  log?: Logger;
 }
 
-/** One virtual thread for an executor: what runs, from where, as which thread. */
-export type ExecJob = Omit<StartThread, 'type'>;
+/** One virtual thread for an executor: what runs, from where, as which thread, for whom. */
+export type ExecJob = Omit<StartThread, 'type'> & {
+  /** The owner whose code this is: sandboxed, its threads never share a process with another owner's. */
+  owner?: string;
+};
 
 /** A submitted thread: `done` settles like `SlotWorker.run`; `cancel` stops it wherever it is. */
 export interface ExecHandle {
@@ -40,9 +56,11 @@ export interface ExecHandle {
 }
 
 interface Slot {
-  worker: SlotWorker;
+  worker: SlotWorker | undefined;
   /** The assembly (module path) this worker has loaded, once it ran a thread. */
   module: string | undefined;
+  /** Sandboxed: the executor process of this slot and the owner it serves. */
+  process: ExecutorProcess | undefined;
   current: Pending | undefined;
 }
 
@@ -53,13 +71,22 @@ interface Pending {
   reject(e: Error): void;
   slot: Slot | undefined;
   cancelled: boolean;
+  /** Resolves when the placement no longer holds a slot (or never will): the queue's task ends with it. */
+  freed: () => void;
 }
+
+const NO_OWNER = '';
 
 export class Executors {
   readonly slots: number;
   readonly memoryLimitMb: number;
+  readonly sandbox: SandboxPlan | undefined;
+  readonly limits: SandboxLimits;
   readonly #slots: Slot[] = [];
-  readonly #queue: Pending[] = [];
+  readonly #queue: PQueue;
+  readonly #assemblyDirFor: ((owner: string) => string) | undefined;
+  readonly #log: Logger | undefined;
+  #waiting = 0;
   #closed = false;
   /** Called whenever the number of free slots changes. */
   onFreeSlotsChange: ((free: number) => void) | undefined;
@@ -71,8 +98,22 @@ export class Executors {
     if (!Number.isInteger(mem) || mem < 16) throw new RangeError(`options.memoryLimitMb must be an integer >= 16, got ${mem}`);
     this.slots = slots;
     this.memoryLimitMb = mem;
+    this.sandbox = opts.sandbox?.mode === 'off' ? undefined : opts.sandbox;
+    this.limits = {
+      heapMb: mem,
+      memoryMb: opts.limits?.memoryMb ?? Math.max(DEFAULT_EXECUTOR_MEMORY_MB, mem + 512),
+      outputBytes: opts.limits?.outputBytes ?? DEFAULT_OUTPUT_BYTES,
+      ...(opts.limits?.cpuSeconds !== undefined ? { cpuSeconds: opts.limits.cpuSeconds } : {}),
+      ...(opts.limits?.wallSeconds !== undefined ? { wallSeconds: opts.limits.wallSeconds } : {}),
+    };
+    if (this.sandbox !== undefined && opts.assemblyDirFor === undefined) throw new TypeError('options.assemblyDirFor is needed with a sandbox');
+    this.#assemblyDirFor = opts.assemblyDirFor;
+    this.#log = opts.log;
+    this.#queue = new PQueue({ concurrency: Math.max(1, slots) });
     for (let i = 0; i < slots; i++) {
-      this.#slots.push({ worker: this.#newWorker(), module: undefined, current: undefined });
+      // Unsandboxed slots start their worker at once so that the first thread does not wait for it to boot; a
+      // sandboxed slot's process is for one owner, unknown until a thread (or an enrolment: prepare()) comes.
+      this.#slots.push({ worker: this.sandbox === undefined ? this.#localWorker() : undefined, module: undefined, process: undefined, current: undefined });
     }
   }
 
@@ -84,12 +125,25 @@ export class Executors {
   }
 
   get queued(): number {
-    return this.#queue.length;
+    return this.#waiting;
   }
 
   /** Resolves once every slot's worker has booted. */
   async ready(): Promise<void> {
-    await Promise.all(this.#slots.map((s) => s.worker.ready));
+    await Promise.all(this.#slots.map((s) => s.worker?.ready));
+  }
+
+  /**
+   * Sandboxed: starts an executor process for `owner` in an idle slot that has none, so that its first thread does
+   * not wait for a process to start. Nothing unsandboxed, or when the owner already has a process here.
+   */
+  prepare(owner: string): void {
+    if (this.sandbox === undefined || this.#closed) return;
+    if (this.#slots.some((s) => s.process?.owner === owner && s.process.alive)) return;
+    const idle = this.#slots.find((s) => s.current === undefined && (s.process === undefined || !s.process.alive));
+    if (idle === undefined) return;
+    this.#giveProcess(idle, owner);
+    idle.worker = new SlotWorker(idle.process!.openPort());
   }
 
   /** Runs a thread in a free slot, or queues it until one frees. */
@@ -102,16 +156,28 @@ export class Executors {
     }
     let pending!: Pending;
     const done = new Promise<SlotOutcome>((resolve, reject) => {
-      pending = { job, events, resolve, reject, slot: undefined, cancelled: false };
+      pending = { job, events, resolve, reject, slot: undefined, cancelled: false, freed: () => {} };
     });
-    this.#queue.push(pending);
-    this.#pump();
+    this.#waiting++;
+    void this.#queue.add(
+      () =>
+        new Promise<void>((freed) => {
+          this.#waiting--;
+          if (pending.cancelled || this.#closed) return freed();
+          pending.freed = freed;
+          this.#start(this.#takeSlot(job.module, job.owner ?? NO_OWNER), pending);
+        }),
+      // Resumed placements first: their virtual computer's recovery waits on them.
+      { priority: job.snapshot !== undefined ? 1 : 0 },
+    );
     return {
       done,
       cancel: () => this.#cancel(pending),
-      notify: (notice) => pending.slot?.worker.notify(pending.events, notice),
+      notify: (notice) => {
+        if (pending.slot?.current === pending) pending.slot.worker?.notify(pending.events, notice);
+      },
       requestSnapshot: () => {
-        if (pending.slot?.current === pending) pending.slot.worker.requestSnapshot();
+        if (pending.slot?.current === pending) pending.slot.worker?.requestSnapshot();
       },
       get started() {
         return pending.slot !== undefined;
@@ -122,64 +188,82 @@ export class Executors {
   /** Stops every slot; running and queued threads reject. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const p of this.#queue.splice(0)) p.reject(new Error('The thread was stopped: the peer is shutting down.'));
-    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+    this.#queue.clear();
+    this.#waiting = 0;
+    await Promise.all(
+      this.#slots.map(async (s) => {
+        await s.worker?.terminate();
+        s.process?.kill();
+      }),
+    );
   }
 
-  /** Slots start their worker at once so that the first thread does not wait for it to boot. */
-  #newWorker(): SlotWorker {
+  /** The executor processes' ids (sandboxed), for tests and `ppp2p status`. */
+  get processIds(): number[] {
+    const out: number[] = [];
+    for (const s of this.#slots) if (s.process?.alive === true && s.process.pid !== undefined) out.push(s.process.pid);
+    return out;
+  }
+
+  #localWorker(): SlotWorker {
     return new SlotWorker({ maxOldGenerationSizeMb: this.memoryLimitMb });
   }
 
-  /** Gives a slot a fresh worker (and no assembly). */
-  #replaceWorker(slot: Slot): void {
-    void slot.worker.terminate();
-    slot.worker = this.#newWorker();
+  /** Kills `slot`'s process (if any) and starts one for `owner`. */
+  #giveProcess(slot: Slot, owner: string): void {
+    void slot.worker?.terminate();
+    slot.worker = undefined;
     slot.module = undefined;
+    slot.process?.kill();
+    slot.process = new ExecutorProcess(this.sandbox!, this.limits, owner, this.#assemblyDirFor!(owner), this.#log);
+  }
+
+  /** Gives a slot a fresh worker (and no assembly), in its owner's process when sandboxed. */
+  #replaceWorker(slot: Slot, owner: string): void {
+    void slot.worker?.terminate();
+    slot.module = undefined;
+    if (this.sandbox === undefined) {
+      slot.worker = this.#localWorker();
+      return;
+    }
+    if (slot.process === undefined || !slot.process.alive || slot.process.owner !== owner) this.#giveProcess(slot, owner);
+    slot.worker = new SlotWorker(slot.process!.openPort());
   }
 
   #cancel(p: Pending): void {
     if (p.cancelled) return;
     p.cancelled = true;
-    const i = this.#queue.indexOf(p);
-    if (i !== -1) {
-      this.#queue.splice(i, 1);
+    const slot = p.slot;
+    if (slot === undefined) {
+      // Still queued: its task starts nothing when its turn comes.
       p.reject(new CancelledError('The thread was cancelled before it started.'));
       return;
     }
-    const slot = p.slot;
-    if (slot === undefined || slot.current !== p) return; // already finished
+    if (slot.current !== p) return; // already finished
     // Code cannot be interrupted inside a worker: the only sure stop is to end the worker.
     p.reject(new CancelledError('The thread was cancelled.'));
-    void slot.worker.terminate();
+    void slot.worker?.terminate();
   }
 
-  /** Starts queued threads while slots are free. */
-  #pump(): void {
-    while (this.#queue.length > 0) {
-      const p = this.#queue[0]!;
-      const slot = this.#takeSlot(p.job.module);
-      if (slot === undefined) return;
-      this.#queue.shift();
-      this.#start(slot, p);
-    }
-  }
-
-  /** The idle slot for `module`: one that already loaded it, else a fresh one, else one recycled. */
-  #takeSlot(module: string): Slot | undefined {
+  /**
+   * An idle slot for `module` of `owner` (one exists: the queue runs at most `slots` threads): one whose worker
+   * already loaded it, else one whose process serves the owner, else a fresh one, else one recycled.
+   */
+  #takeSlot(module: string, owner: string): Slot {
+    let same: Slot | undefined;
     let fresh: Slot | undefined;
     let other: Slot | undefined;
     for (const s of this.#slots) {
       if (s.current !== undefined) continue;
-      // An idle worker that died (it should not) is replaced when next needed.
-      if (!s.worker.alive) this.#replaceWorker(s);
-      if (s.module === module) return s;
-      if (s.module === undefined) fresh ??= s;
+      const ours = this.sandbox === undefined || (s.process?.alive === true && s.process.owner === owner);
+      if (ours && s.worker?.alive === true && s.module === module) return s;
+      if (ours && this.sandbox !== undefined) same ??= s;
+      else if (s.module === undefined && (this.sandbox === undefined || s.process === undefined || !s.process.alive)) fresh ??= s;
       else other ??= s;
     }
-    if (fresh !== undefined) return fresh;
-    if (other !== undefined) this.#replaceWorker(other);
-    return other;
+    const slot = (same ?? fresh ?? other)!;
+    if (slot.worker?.alive !== true || slot.module !== undefined || (this.sandbox !== undefined && slot.process?.owner !== owner)) this.#replaceWorker(slot, owner);
+    return slot;
   }
 
   #start(slot: Slot, p: Pending): void {
@@ -187,37 +271,50 @@ export class Executors {
     slot.module = p.job.module;
     p.slot = slot;
     this.onFreeSlotsChange?.(this.freeSlots);
+    const worker = slot.worker!;
+    let wall: NodeJS.Timeout | undefined;
+    let overWall: ResourceLimitError | undefined;
+    if (this.limits.wallSeconds !== undefined) {
+      const limit = this.limits.wallSeconds;
+      wall = setTimeout(() => {
+        overWall = new ResourceLimitError('wall', `Resource limit: the thread ran for ${limit} s, its wall-time limit on this peer.`);
+        void worker.terminate();
+      }, limit * 1000);
+      wall.unref();
+    }
     const finish = (): void => {
+      clearTimeout(wall);
       if (slot.current === p) slot.current = undefined;
-      if (this.#closed) return;
-      this.#pump();
-      this.onFreeSlotsChange?.(this.freeSlots);
+      p.freed();
+      if (!this.#closed) this.onFreeSlotsChange?.(this.freeSlots);
     };
-    slot.worker.run(p.job, p.events).then(
+    const { owner: _owner, ...job } = p.job;
+    worker.run(job, p.events).then(
       (outcome) => {
         finish();
         if (!p.cancelled) p.resolve(outcome);
       },
       (err: Error) => {
-        // Anything but an error thrown by thread code means the worker is gone (out of memory,
-        // process.exit, cancelled): it cannot run the next thread.
-        if (!(err instanceof ThreadError) && slot.current === p && !this.#closed) this.#replaceWorker(slot);
         finish();
-        if (!p.cancelled) p.reject(describeSlotFailure(err, this.memoryLimitMb));
+        if (!p.cancelled) p.reject(overWall ?? describeSlotFailure(err, this.memoryLimitMb, worker.alive));
       },
     );
   }
 }
 
-/** Names the likely cause when a thread's worker died rather than the thread throwing. */
-function describeSlotFailure(err: Error, memoryLimitMb: number): Error {
+/**
+ * What a failed run was: the thread's own error (its worker lives on), a resource limit, or its executor dying
+ * under it (out of memory, `process.exit`, killed: a crash its deployer may retry).
+ */
+function describeSlotFailure(err: Error, memoryLimitMb: number, workerAlive: boolean): Error {
+  if (err instanceof ResourceLimitError || err instanceof ExecutorCrashError) return err;
   if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    const e = new Error(
-      `The thread ran out of memory: it exceeded the per-thread heap limit of ${memoryLimitMb} MB ` +
+    return new ResourceLimitError(
+      'heap',
+      `Resource limit: the thread ran out of memory: it exceeded the per-thread heap limit of ${memoryLimitMb} MB ` +
         `(raise it with the peer's memory limit option). ${err.message}`,
     );
-    e.name = 'ThreadOutOfMemoryError';
-    return e;
   }
-  return err;
+  if (err instanceof ThreadError && workerAlive) return err;
+  return new ExecutorCrashError(`the thread's executor died: ${err.message}`);
 }

@@ -17,8 +17,47 @@ import { RUNS_FROM_SOURCE, SOURCE_CONDITION, packageFile } from '../../protocol/
 
 // Compiled, a slot loads the runtime's JavaScript directly. From source (tests, tsx) a worker cannot take tsx from
 // execArgv (loader hooks are not inherited by worker threads), so a small boot file registers it first.
-const threadEntry = RUNS_FROM_SOURCE ? packageFile('runtime/thread-worker-boot.js') : packageFile('runtime/thread-worker.js');
+export const threadWorkerEntry = RUNS_FROM_SOURCE ? packageFile('runtime/thread-worker-boot.js') : packageFile('runtime/thread-worker.js');
 const threadExecArgv = RUNS_FROM_SOURCE ? [...process.execArgv, `--conditions=${SOURCE_CONDITION}`] : process.execArgv;
+
+/**
+ * The channel to one worker that runs threads: a worker thread of this process ({@link localThreadPort}), or one
+ * inside a sandboxed executor process (sandboxed-executor.ts). SlotWorker sets the three callbacks.
+ */
+export interface ThreadPort {
+  post(m: ToWorker, transfer?: ArrayBuffer[]): void;
+  /** Raises (true) or clears the flag the running thread checks for snapshot requests. */
+  setSnapshotRequest(on: boolean): void;
+  /** Whether an idle worker keeps the process alive. */
+  ref(): void;
+  unref(): void;
+  terminate(): Promise<void>;
+  onMessage: (m: FromWorker) => void;
+  /** The worker is gone; `err` says why when it did not just end (crash, uncaught error, a limit). */
+  onExit: (code: number, err: Error | undefined) => void;
+}
+
+/** A worker thread of this process as a ThreadPort (sandbox off, and `ppp2p run`). */
+export function localThreadPort(resourceLimits?: ResourceLimits): ThreadPort {
+  const requests = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(threadWorkerEntry, { execArgv: threadExecArgv, resourceLimits, stdout: false, stderr: false, workerData: { snapshotRequests: requests } });
+  let error: Error | undefined;
+  const port: ThreadPort = {
+    post: (m, transfer) => worker.postMessage(m, transfer),
+    setSnapshotRequest: (on) => Atomics.store(requests, 0, on ? 1 : 0),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+    terminate: async () => {
+      await worker.terminate();
+    },
+    onMessage: () => {},
+    onExit: () => {},
+  };
+  worker.on('message', (m: FromWorker) => port.onMessage(m));
+  worker.on('error', (err) => (error = err));
+  worker.on('exit', (code) => port.onExit(code, error));
+  return port;
+}
 
 export interface SlotEvents {
   onSnapshot(bytes: Uint8Array, info: SnapshotInfo): 'continue' | 'stop';
@@ -48,24 +87,22 @@ interface SlotRun {
  * Invariant: at most one run at a time, because the runtime's current thread is per realm.
  */
 export class SlotWorker {
-  readonly #worker: Worker;
+  readonly #port: ThreadPort;
   #run: SlotRun | undefined;
   #alive = true;
-  #exitError: Error | undefined;
-  /** Shared with the worker's ThreadContext: non-zero asks the running thread for a snapshot (see requestSnapshot). */
-  readonly #requests = new Int32Array(new SharedArrayBuffer(4));
   /** Resolves when the worker has loaded the runtime and can start a thread at once. */
   readonly ready: Promise<void>;
   /** Called once when the worker is gone, whether terminated or crashed. */
   onExit: (() => void) | undefined;
 
-  constructor(resourceLimits?: ResourceLimits) {
-    this.#worker = new Worker(threadEntry, { execArgv: threadExecArgv, resourceLimits, stdout: false, stderr: false, workerData: { snapshotRequests: this.#requests } });
+  /** A slot over `port`, or over a new worker thread of this process with these limits. */
+  constructor(port?: ThreadPort | ResourceLimits) {
+    this.#port = port !== undefined && 'post' in port ? port : localThreadPort(port);
     // An idle slot must not keep its process alive; a slot running a thread must (see run()).
-    this.#worker.unref();
+    this.#port.unref();
     let markReady!: () => void;
     this.ready = new Promise<void>((r) => (markReady = r));
-    this.#worker.on('message', (m: FromWorker) => {
+    this.#port.onMessage = (m: FromWorker) => {
       if (m.type === 'ready') {
         markReady();
         return;
@@ -79,7 +116,7 @@ export class SlotWorker {
             this.#settle((r) => r.resolve({ stopped: m.bytes }));
             void this.terminate();
           } else {
-            this.#worker.postMessage({ type: 'continue', number: m.info.number } satisfies ToWorker);
+            this.#port.post({ type: 'continue', number: m.info.number } satisfies ToWorker);
           }
           break;
         case 'progress':
@@ -102,19 +139,13 @@ export class SlotWorker {
           run.events.onNotice?.({ kind: m.kind, entries: unpackEntries(m.batch) });
           break;
       }
-    });
-    this.#worker.on('error', (err) => {
-      this.#exitError = err;
-      this.#settle((r) => r.reject(err));
-    });
-    this.#worker.on('exit', (code) => {
+    };
+    this.#port.onExit = (code, err) => {
       this.#alive = false;
       markReady();
-      this.#settle((r) =>
-        r.reject(this.#exitError ?? new Error(`The thread's worker exited with code ${code} before the thread finished.`)),
-      );
+      this.#settle((r) => r.reject(err ?? new Error(`The thread's worker exited with code ${code} before the thread finished.`)));
       this.onExit?.();
-    });
+    };
   }
 
   /** False once the worker has exited; a dead slot cannot run anything. */
@@ -132,10 +163,10 @@ export class SlotWorker {
     if (this.#run !== undefined) return Promise.reject(new Error('Cannot run a thread: this slot is busy.'));
     return new Promise<SlotOutcome>((resolve, reject) => {
       this.#run = { events, resolve, reject };
-      Atomics.store(this.#requests, 0, 0); // a request for the previous thread is not one for this thread
-      this.#worker.ref();
+      this.#port.setSnapshotRequest(false); // a request for the previous thread is not one for this thread
+      this.#port.ref();
       // Posted before 'ready' is fine: the worker's port queues it until its listener is attached.
-      this.#worker.postMessage({ type: 'start', ...job } satisfies StartThread);
+      this.#port.post({ type: 'start', ...job } satisfies StartThread);
     });
   }
 
@@ -144,12 +175,12 @@ export class SlotWorker {
    * (graceful leave, re-replication). It reaches thread code that never yields: the flag is shared memory.
    */
   requestSnapshot(): void {
-    if (this.#run !== undefined) Atomics.store(this.#requests, 0, 1);
+    if (this.#run !== undefined) this.#port.setSnapshotRequest(true);
   }
 
   /** Tells the thread started with `events` something (acks, outbox trims); nothing if that run has ended. */
   notify(events: SlotEvents, notice: HostNotice): void {
-    if (this.#run?.events === events) this.#worker.postMessage({ type: 'host', notice } satisfies ToWorker);
+    if (this.#run?.events === events) this.#port.post({ type: 'host', notice } satisfies ToWorker);
   }
 
   #answer(run: SlotRun, id: number, call: ThreadCall): void {
@@ -180,20 +211,20 @@ export class SlotWorker {
   }
 
   #reply(run: SlotRun, r: ToWorker, transfer?: ArrayBuffer[]): void {
-    if (this.#run === run) this.#worker.postMessage(r, transfer);
+    if (this.#run === run) this.#port.post(r, transfer);
   }
 
   /** Stops the worker (and the thread on it, whose run then rejects). */
   async terminate(): Promise<void> {
     this.#settle((r) => r.reject(new Error('The thread was stopped: its slot was terminated.')));
-    await this.#worker.terminate();
+    await this.#port.terminate();
   }
 
   #settle(fn: (run: SlotRun) => void): void {
     const run = this.#run;
     if (run === undefined) return;
     this.#run = undefined;
-    if (this.#alive) this.#worker.unref();
+    if (this.#alive) this.#port.unref();
     fn(run);
   }
 }

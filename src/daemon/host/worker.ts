@@ -15,12 +15,13 @@ import type { PeerController } from '../peer-controller.ts';
 import type { MessageOf, ReplyInput } from '../../protocol/messages.ts';
 import type { PeerLinks } from '../peer-links.ts';
 import type { HandlerTable, Sender } from '../message-handlers.ts';
-import { Executors, type ExecHandle } from './executor.ts';
-import { CancelledError } from '../errors.ts';
+import { Executors, type ExecHandle, type ExecutorOptions } from './executor.ts';
+import { planSandbox, type SandboxPlan } from './sandbox.ts';
+import { CancelledError, ExecutorCrashError } from '../errors.ts';
 import { ErrorCode, NoAssemblyError } from '../../protocol/errors.ts';
 import { AssemblyStore } from './assembly-manager.ts';
 import { isAssemblyHash } from '../../protocol/assembly.ts';
-import { ThreadError } from '../../runtime/errors.ts';
+import { ResourceLimitError, ThreadError } from '../../runtime/errors.ts';
 import { CheckpointSender } from './checkpoint-sender.ts';
 import { formatVersion } from './checkpoint-store.ts';
 import type { MessageManager } from './message-manager.ts';
@@ -61,6 +62,10 @@ export interface WorkerOptions {
   slots?: number;
   /** Heap limit per thread in MB. @default 512 */
   memoryLimitMb?: number;
+  /** How threads are isolated (sandbox.ts). @default planSandbox(): strict where bubblewrap runs, else process */
+  sandbox?: SandboxPlan;
+  /** Limits of every thread and executor process (CPU seconds, wall seconds, memory, output). */
+  limits?: ExecutorOptions['limits'];
 }
 
 /** How often at most free-slot changes are gossiped (they can change thousands of times a second). */
@@ -79,6 +84,10 @@ export class Worker {
   readonly #enrolments = new Map<string, Enrolment>();
   #advertiseTimer: NodeJS.Timeout | undefined;
   #closing = false;
+  /** Why this peer accepts no work now (outside its hours, its machine in use), or undefined. */
+  #paused: string | undefined;
+  /** The donor's owner lists and per-owner quota: a refusal reason for `owner`, or undefined to accept. */
+  admitOwner: (owner: string, runningForOwner: number) => string | undefined = () => undefined;
   readonly #messages: MessageManager | undefined;
 
   constructor(peer: PeerController, links: PeerLinks, assemblies: AssemblyStore, opts: WorkerOptions, log: Logger, messages?: MessageManager) {
@@ -87,7 +96,14 @@ export class Worker {
     this.#links = links;
     this.assemblies = assemblies;
     this.#log = log;
-    this.executors = new Executors({ slots: opts.slots ?? peer.slots, memoryLimitMb: opts.memoryLimitMb });
+    this.executors = new Executors({
+      slots: opts.slots ?? peer.slots,
+      memoryLimitMb: opts.memoryLimitMb,
+      sandbox: opts.sandbox ?? planSandbox(undefined, false),
+      limits: opts.limits,
+      assemblyDirFor: (owner) => assemblies.ownerDir(owner),
+      log: log.child('executor'),
+    });
     this.executors.onFreeSlotsChange = () => this.#advertise();
     if (this.executors.slots !== peer.slots) peer.setFreeSlots(this.executors.freeSlots);
     peer.membership.on('peer-dead', (p) => this.ownerGone(p.id, `owner peer ${p.id} was declared dead`));
@@ -133,10 +149,15 @@ export class Worker {
     const known = this.#enrolments.get(msg.vc);
     if (known !== undefined && known.owner !== from.remoteId) return refuse(`virtual computer ${msg.vc} belongs to another owner here`);
     if (this.#closing) return refuse('the peer is shutting down');
+    if (this.#paused !== undefined) return refuse(`the peer accepts no work now: ${this.#paused}`);
+    const refusal = this.admitOwner(from.remoteId, this.#runningFor(from.remoteId));
+    if (refusal !== undefined) return refuse(refusal);
     if (slots === 0) return refuse('the peer runs no threads (it has 0 slots)');
     if (!this.#enrolments.has(msg.vc) && free === 0) return refuse(`no free slots (${slots} of ${slots} busy)`);
     if (!this.#enrolments.has(msg.vc)) this.#enrolments.set(msg.vc, { vc: msg.vc, owner: from.remoteId, threads: new Map() });
     this.#log.debug(`enrolled in virtual computer ${msg.vc} of ${from.remoteId}`);
+    // Sandboxed, an owner's threads run in executor processes of their own: start one while the deployer places.
+    this.executors.prepare(from.remoteId);
     return { t: 'enrol-reply', accepted: true, slots, free, speed: this.#peer.speed };
   }
 
@@ -176,6 +197,9 @@ export class Worker {
     r.messaging = this.#messages?.threadStarted({ vc: msg.vc, owner: e.owner, thread: msg.thread, epoch: msg.epoch, token: msg.token, mailboxSize: msg.mailboxSize, notify });
     e.threads.set(msg.thread, r);
     if (this.#closing) return this.#handBack(e, r, 'the peer is leaving');
+    if (this.#paused !== undefined) return this.#handBack(e, r, `the peer accepts no work now: ${this.#paused}`);
+    const refusal = this.admitOwner(e.owner, this.#runningFor(e.owner) - 1);
+    if (refusal !== undefined) return this.#handBack(e, r, refusal);
     void this.#run(e, r, msg).finally(() => {
       r.messaging?.end('finished');
       r.sender?.close();
@@ -232,7 +256,7 @@ export class Worker {
     let module: string;
     try {
       if (!isAssemblyHash(msg.assembly)) throw new Error(`'${msg.assembly}' is not an assembly hash`);
-      module = await this.assemblies.install(msg.assembly, async () => {
+      module = await this.assemblies.load(msg.assembly, owner, async () => {
         const reply = await this.#links.request(owner, { t: 'assembly-fetch', hash: msg.assembly }, 60_000);
         return reply.code;
       });
@@ -265,7 +289,7 @@ export class Worker {
     }
     const policy = msg.checkpointIntervalMs === undefined ? undefined : { minIntervalMs: msg.checkpointIntervalMs };
     r.handle = this.executors.submit(
-      { module, exportName: msg.fn, args: msg.args, threadId: msg.thread, threadCount: msg.count, snapshot, policy, mailboxSize: r.messaging?.mailboxSize },
+      { owner, module, exportName: msg.fn, args: msg.args, threadId: msg.thread, threadCount: msg.count, snapshot, policy, mailboxSize: r.messaging?.mailboxSize },
       {
         ...r.messaging?.events,
         onSnapshot: (bytes, info) => {
@@ -285,7 +309,8 @@ export class Worker {
       if ('stopped' in outcome) {
         const held = (await r.sender?.flush()) === true;
         if (!current()) return;
-        this.#handBack(e, r, held ? 'the peer left' : 'the peer left (its last snapshot could not be replicated)');
+        const why = this.#paused ?? 'the peer left';
+        this.#handBack(e, r, held ? why : `${why} (its last snapshot could not be replicated)`);
         return;
       }
       e.threads.delete(r.thread);
@@ -295,9 +320,14 @@ export class Worker {
       if (err instanceof CancelledError || !current()) return;
       e.threads.delete(r.thread);
       const x = err as Error;
+      // A limit is final; an executor that died under the thread is not the thread's error: its deployer decides.
+      const code = err instanceof ResourceLimitError ? ErrorCode.RESOURCE_LIMIT : err instanceof ExecutorCrashError ? ErrorCode.EXECUTOR_CRASHED : undefined;
+      if (code !== undefined) this.#log.warn(`thread ${r.thread} of ${e.vc} (owner ${owner}): ${x.message}`);
       this.#links.send(owner, {
         t: 'exec-error',
         ...base,
+        ...(code !== undefined ? { code } : {}),
+        ...(err instanceof ResourceLimitError ? { limit: err.limit } : {}),
         name: err instanceof ThreadError ? err.remoteName : x.name,
         message: x.message,
         stack: cleanStack(err instanceof ThreadError ? err.remoteStack : (x.stack ?? '')),
@@ -354,6 +384,41 @@ export class Worker {
    */
   async leave(timeoutMs = DEFAULT_LEAVE_TIMEOUT_MS): Promise<void> {
     this.#closing = true;
+    await this.#migrateAway(timeoutMs, 'the peer is leaving', 'the peer left');
+  }
+
+  /**
+   * Stops accepting work (the donor's hours ended, its machine is in use): enrolments are refused and every thread
+   * here migrates away at its next checkpoint, as on a graceful leave, but the peer stays in the swarm (it still
+   * holds checkpoints and relays). {@link resume} accepts work again.
+   */
+  pause(reason: string, timeoutMs = DEFAULT_LEAVE_TIMEOUT_MS): Promise<void> {
+    if (this.#paused !== undefined) return Promise.resolve();
+    this.#paused = reason;
+    this.#log.info(`accepting no work: ${reason}; migrating this peer's threads away`);
+    this.#peer.setFreeSlots(0);
+    return this.#migrateAway(timeoutMs, reason, reason);
+  }
+
+  resume(): void {
+    if (this.#paused === undefined) return;
+    this.#log.info(`accepting work again (was: ${this.#paused})`);
+    this.#paused = undefined;
+    this.#advertise();
+  }
+
+  /** Why the peer accepts no work now, if it does not. */
+  get paused(): string | undefined {
+    return this.#paused;
+  }
+
+  #runningFor(owner: string): number {
+    let n = 0;
+    for (const e of this.#enrolments.values()) if (e.owner === owner) n += e.threads.size;
+    return n;
+  }
+
+  async #migrateAway(timeoutMs: number, reason: string, gone: string): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const e of this.#enrolments.values()) {
       // This peer's own virtual computers end with it: nothing to migrate.
@@ -363,17 +428,17 @@ export class Worker {
         r.leaving = true;
         waits.push(r.ended);
         if (r.handle?.started === true) r.handle.requestSnapshot?.();
-        else this.#handBack(e, r, 'the peer is leaving');
+        else this.#handBack(e, r, reason);
       }
     }
     if (waits.length === 0) return;
-    this.#log.info(`leaving: handing ${waits.length} thread(s) back at their next checkpoint`);
+    this.#log.info(`${reason}: handing ${waits.length} thread(s) back at their next checkpoint`);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(waits), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     for (const e of this.#enrolments.values()) {
       if (e.owner === this.#peer.id) continue;
-      for (const r of [...e.threads.values()]) this.#handBack(e, r, `the peer left before the thread reached a checkpoint within ${timeoutMs} ms`);
+      for (const r of [...e.threads.values()]) this.#handBack(e, r, `${gone} before the thread reached a checkpoint within ${timeoutMs} ms`);
     }
   }
 
@@ -411,7 +476,7 @@ export class Worker {
     if (this.#advertiseTimer !== undefined || this.#closing) return;
     this.#advertiseTimer = setTimeout(() => {
       this.#advertiseTimer = undefined;
-      if (this.#peer.state === 'running') this.#peer.setFreeSlots(this.executors.freeSlots);
+      if (this.#peer.state === 'running') this.#peer.setFreeSlots(this.#paused !== undefined ? 0 : this.executors.freeSlots);
     }, FREE_SLOTS_ADVERTISE_MS);
     this.#advertiseTimer.unref();
   }

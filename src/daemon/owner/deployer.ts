@@ -53,6 +53,8 @@ export interface DeployerInit {
   mailboxSize?: number;
   /** Lease of a `globals.update` lock. @default 5000 */
   lockLeaseMs?: number;
+  /** Executor crashes a thread may cause before it fails (BOINC's max_error_results). @default 3 */
+  maxErrors?: number;
 }
 
 /** Moves of one thread kept for `ppp2p status`. */
@@ -88,9 +90,13 @@ export class Deployer {
   #leaseTimer: NodeJS.Timeout | undefined;
   #checkingLeases = false;
   #closed = false;
+  readonly #maxErrors: number;
+  /** Each thread's executor crashes so far (worker and reason), cleared when it finishes. */
+  readonly #crashes = new Map<number, string[]>();
 
   constructor(init: DeployerInit) {
     this.vc = init.vc;
+    this.#maxErrors = init.maxErrors ?? 3;
     this.client = init.client;
     this.quota = init.quota;
     this.#links = init.links;
@@ -274,7 +280,32 @@ export class Deployer {
       return;
     }
     this.#delegator.release(t, msg.others);
-    if (msg.code === ErrorCode.CHECKPOINT_UNAVAILABLE) {
+    if (msg.code === ErrorCode.EXECUTOR_CRASHED) {
+      // Its executor died under it (killed, crashed): not the thread's own error, but maybe its doing. Run it again
+      // from its last checkpoint, elsewhere if possible, until it has done so maxErrors times.
+      const crashes = (this.#crashes.get(t.thread) ?? []).concat(`on ${from.remoteId}: ${msg.message}`);
+      this.#crashes.set(t.thread, crashes);
+      if (crashes.length >= this.#maxErrors) {
+        this.#log.warn(`thread ${t.thread} of ${this.vc} crashed its executor ${crashes.length} times; it fails`);
+        this.#finish(t, 'failed');
+        this.#toClient({
+          t: 'thread-error',
+          vc: this.vc,
+          thread: t.thread,
+          name: 'ThreadCrashedError',
+          code: ErrorCode.THREAD_CRASHED,
+          message: `Thread ${t.thread} crashed its executor ${crashes.length} times (maxErrors ${this.#maxErrors}); it is not retried. Crashes: ${crashes.map((c, i) => `(${i + 1}) ${c}`).join('; ')}`,
+          stack: '',
+          reasons: crashes.slice(-64),
+        });
+      } else {
+        this.#log.warn(`thread ${t.thread} of ${this.vc} crashed its executor on ${from.remoteId} (${crashes.length} of ${this.#maxErrors}): ${msg.message}; resuming it`);
+        this.#requeue(t, 'executor crash');
+      }
+    } else if (msg.code === ErrorCode.RESOURCE_LIMIT) {
+      this.#finish(t, 'failed');
+      this.#toClient({ t: 'thread-error', vc: this.vc, thread: t.thread, name: 'ResourceLimitError', code: ErrorCode.RESOURCE_LIMIT, message: msg.message, stack: msg.stack, peer: from.remoteId, ...(msg.limit !== undefined ? { limit: msg.limit } : {}) });
+    } else if (msg.code === ErrorCode.CHECKPOINT_UNAVAILABLE) {
       // Not the thread's failure: no holder could send the checkpoint it was to resume from.
       this.#log.warn(`thread ${t.thread} of ${this.vc} could not resume on ${from.remoteId}: ${msg.message}; resuming it from older state`);
       const ck = this.#recovery.directory.newest(t.thread);
@@ -511,6 +542,7 @@ export class Deployer {
 
   #finish(t: ThreadRecord, state: ThreadState): void {
     t.state = state;
+    this.#crashes.delete(t.thread);
     this.messaging.ended(t);
     t.args = undefined;
     this.#threads.delete(t.thread);
