@@ -6,8 +6,12 @@
  *
  * ```sh
  * npx tsx --conditions=ppp2p-source bench/dispatch.ts [--threads 20000] [--round-trips 1000] [--workers 2] [--slots-per-worker 1]
+ *   [--sandboxes off,strict] [--rotations 1]
  * ```
- * Prints one JSON object. Goals (issue 3): >= 2,000 threads/s pipelined, <= 2 ms p50 round trip.
+ * Prints one JSON object. Goals (issue 3): >= 2,000 threads/s pipelined, <= 2 ms p50 round trip. With several
+ * `--sandboxes`, the virtual computer runs once per mode per rotation, alternating, and `sandboxes` holds each
+ * mode's median with its ratio to `off` (issue 16: `strict` >= 50% of `off`), plus the cold start of one sandboxed
+ * executor process (spawn to runtime loaded) measured directly.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -18,6 +22,8 @@ import { Worker } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
 import { WebSocket, WebSocketServer } from 'ws';
 import { VirtualComputer } from '../src/client/index.ts';
+import { planSandbox } from '../src/daemon/host/sandbox.ts';
+import { ExecutorProcess } from '../src/daemon/host/sandboxed-executor.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +31,8 @@ const { values } = parseArgs({
     'round-trips': { type: 'string', default: '1000' },
     workers: { type: 'string', default: '2' },
     'slots-per-worker': { type: 'string', default: '1' },
+    sandboxes: { type: 'string', default: 'off' },
+    rotations: { type: 'string', default: '1' },
   },
   strict: true,
 });
@@ -32,6 +40,8 @@ const THREADS = Number(values.threads);
 const ROUND_TRIPS = Number(values['round-trips']);
 const WORKERS = Number(values.workers);
 const SLOTS = Number(values['slots-per-worker']);
+const SANDBOXES = values.sandboxes.split(',') as ('off' | 'process' | 'strict')[];
+const ROTATIONS = Number(values.rotations);
 
 interface Latency {
   p50Ms: number;
@@ -73,9 +83,9 @@ async function threadModule(): Promise<{ noop: (i: number) => Promise<number> }>
   return (await import(pathToFileURL(file).href)) as { noop: (i: number) => Promise<number> };
 }
 
-async function benchVirtualComputer(): Promise<{ perSecond: number } & Latency> {
+async function benchVirtualComputer(sandbox: 'off' | 'process' | 'strict' = 'off'): Promise<{ perSecond: number } & Latency> {
   const { noop } = await threadModule();
-  const vc = await VirtualComputer.create({ workers: WORKERS, slotsPerWorker: SLOTS });
+  const vc = await VirtualComputer.create({ workers: WORKERS, slotsPerWorker: SLOTS, sandbox });
   try {
     return await measure(
       async (n) => {
@@ -176,14 +186,52 @@ async function benchRawWs(): Promise<{ perSecond: number } & Latency> {
   }
 }
 
-const vc = await benchVirtualComputer();
+/** Spawn to runtime loaded, of one sandboxed executor process, `n` times. */
+async function executorColdStart(mode: 'process' | 'strict', n: number): Promise<Latency> {
+  const plan = planSandbox(mode, false);
+  const dir = join(import.meta.dirname, 'results/tmp/executor');
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const p = new ExecutorProcess(plan, { heapMb: 512, memoryMb: 2048, outputBytes: 1 << 20 }, 'ab'.repeat(16), dir);
+    await p.booted;
+    samples.push(performance.now() - t0);
+    p.kill();
+  }
+  return latency(samples);
+}
+
+const perMode = new Map<string, ({ perSecond: number } & Latency)[]>();
+for (let r = 0; r < ROTATIONS; r++) {
+  for (const mode of r % 2 === 0 ? SANDBOXES : [...SANDBOXES].reverse()) {
+    const m = await benchVirtualComputer(mode);
+    perMode.set(mode, [...(perMode.get(mode) ?? []), m]);
+    process.stderr.write(`dispatch ${mode}: ${m.perSecond} threads/s, p50 ${m.p50Ms} ms\n`);
+  }
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sandboxes: Record<string, { threadsPerSecond: number; runs: number[]; roundTripP50Ms: number; executorColdStart?: Latency; vsOff?: number }> = {};
+for (const [mode, runs] of perMode) {
+  sandboxes[mode] = {
+    threadsPerSecond: median(runs.map((x) => x.perSecond)),
+    runs: runs.map((x) => x.perSecond),
+    roundTripP50Ms: median(runs.map((x) => x.p50Ms)),
+    ...(mode !== 'off' ? { executorColdStart: await executorColdStart(mode as 'process' | 'strict', 5) } : {}),
+  };
+}
+const offRate = sandboxes.off?.threadsPerSecond;
+for (const s of Object.values(sandboxes)) {
+  if (offRate !== undefined) s.vsOff = Number((s.threadsPerSecond / offRate).toFixed(3));
+}
+const vc = perMode.get(SANDBOXES[0]!)!.at(-1)!;
 const pool = await benchWorkerPool(WORKERS * SLOTS);
 const raw = await benchRawWs();
 const goals = { threadsPerSecond: 2000, p50Ms: 2 };
 const result = {
   bench: 'dispatch',
   machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
-  params: { threads: THREADS, roundTrips: ROUND_TRIPS, workers: WORKERS, slotsPerWorker: SLOTS },
+  params: { threads: THREADS, roundTrips: ROUND_TRIPS, workers: WORKERS, slotsPerWorker: SLOTS, sandboxes: SANDBOXES, rotations: ROTATIONS },
+  sandboxes,
   virtualComputer: { threadsPerSecond: vc.perSecond, roundTrip: { p50Ms: vc.p50Ms, p95Ms: vc.p95Ms, p99Ms: vc.p99Ms } },
   workerThreadsPool: { size: WORKERS * SLOTS, tasksPerSecond: pool.perSecond, roundTrip: { p50Ms: pool.p50Ms, p95Ms: pool.p95Ms, p99Ms: pool.p99Ms } },
   rawWsMsgpackr: { requestsPerSecond: raw.perSecond, roundTrip: { p50Ms: raw.p50Ms, p95Ms: raw.p95Ms, p99Ms: raw.p99Ms } },

@@ -7,7 +7,7 @@
  * npx tsx --conditions=ppp2p-source bench/messaging.ts [--messages-1k 20000] [--messages-64k 2000] [--pings 2000] [--repeats 3] [--updates 500] [--mailbox 256]
  *   [--no-receiver-checkpoints]
  * ```
- * `--messages-64k 0` measures 1 KB only. Diagnosis: `BENCH_PEER_NODE_ARGS` / `BENCH_PEER_STDOUT` (bench/peer-diagnosis.ts).
+ * `--messages-64k 0` measures 1 KB only. Diagnosis: `BENCH_PEER_NODE_ARGS` / `BENCH_PEER_STDOUT` (bench/peer-diagnosis.ts). `PPP2P_BENCH_SANDBOX=off|process|strict`: the peers' sandbox (issue 16 compares strict with off).
  * Prints one JSON object. Goals (issue 5): >= 50% of raw ws+msgpackr throughput, p50 one-way <= 0.3 ms.
  *
  * Set-up: three peer processes on loopback: a controller that runs no threads (the application's, the owner) and
@@ -44,6 +44,8 @@ import { peerDiagnosis } from './peer-diagnosis.ts';
 import { childNodeOptions } from '../src/protocol/package-files.ts';
 
 const KB = 1024;
+/** How the peers isolate threads (PPP2P_BENCH_SANDBOX=off|process|strict; default: the peers' own default). */
+const SANDBOX = process.env.PPP2P_BENCH_SANDBOX as 'off' | 'process' | 'strict' | undefined;
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
@@ -205,7 +207,15 @@ async function startSwarm(slots: number[]): Promise<{ peers: PeerProcess[]; key:
   for (const [i, s] of slots.entries()) {
     peers.push(
       await startPeerProcess(
-        { swarmKey: key.toString('base64'), join: peers.length === 0 ? [] : [peers[0]!.url], slots: s, dataDir: join(dir, `peer-${i}`), logLevel: 'error' },
+        {
+          swarmKey: key.toString('base64'),
+          join: peers.length === 0 ? [] : [peers[0]!.url],
+          slots: s,
+          dataDir: join(dir, `peer-${i}`),
+          logLevel: 'error',
+          sandbox: SANDBOX,
+          trustedSwarm: SANDBOX === 'off',
+        },
         peerDiagnosis(i),
       ),
     );

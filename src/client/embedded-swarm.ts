@@ -22,6 +22,8 @@ export interface EmbeddedSwarmOptions {
   workers: number;
   /** Slots of each child. @default 1 */
   slotsPerWorker?: number;
+  /** How its peers isolate threads. @default 'off': the local swarm runs the application's own code */
+  sandbox?: 'strict' | 'process' | 'off';
   /** @default 'warn' */
   logLevel?: LogLevel;
   /** Time for every child to start and join. @default 30000 */
@@ -92,8 +94,8 @@ export class EmbeddedSwarm {
       orphanCleanup: [dir],
       logLevel,
       // The local swarm runs the application's own code, on its own machine: nothing to isolate it from.
-      sandbox: 'off' as const,
-      trustedSwarm: true,
+      sandbox: opts.sandbox ?? 'off',
+      trustedSwarm: (opts.sandbox ?? 'off') === 'off',
     };
     try {
       // The application's own controller runs no threads: the other peers are the workers.

@@ -48,6 +48,11 @@ export interface VirtualComputerOptions {
   enrolTimeoutMs?: number;
   /** Embedded swarm only: slots (threads at once) of each child peer. @default 1 */
   slotsPerWorker?: number;
+  /**
+   * Embedded swarm only: how its peers isolate threads, as `ppp2p peer --sandbox` does (`strict`, `process`), to try
+   * code under a donor's sandbox before sending it to other people's machines. @default 'off' (your own code, fastest)
+   */
+  sandbox?: 'strict' | 'process' | 'off';
   /** Embedded swarm only: log level of the embedded peers (on stderr). @default 'warn' */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** When threads checkpoint and how many copies are kept (see "what happens when a machine dies" in the README). */
@@ -156,7 +161,7 @@ export class VirtualComputer {
     if (opts.controller === undefined) {
       // Loaded on demand: an application that joins an existing swarm never loads the daemon's code.
       const { EmbeddedSwarm } = await import('./embedded-swarm.ts');
-      swarm = await EmbeddedSwarm.start({ workers: opts.workers, slotsPerWorker: opts.slotsPerWorker, logLevel: opts.logLevel });
+      swarm = await EmbeddedSwarm.start({ workers: opts.workers, slotsPerWorker: opts.slotsPerWorker, logLevel: opts.logLevel, sandbox: opts.sandbox });
       url = swarm.url;
       key = swarm.swarmKey;
     } else {
@@ -362,6 +367,7 @@ interface CheckedOptions {
   controller: string | undefined;
   swarmKey: Uint8Array | undefined;
   slotsPerWorker: number;
+  sandbox: VirtualComputerOptions['sandbox'];
   logLevel: VirtualComputerOptions['logLevel'];
   checkpoint: CheckpointOptions;
   mailboxSize: number | undefined;
@@ -374,6 +380,11 @@ function threadFailure(msg: MessageOf<'thread-error'>): ThreadError {
   if (msg.code === ErrorCode.RESOURCE_LIMIT) return new ResourceLimitError(msg.limit ?? 'memory', msg.message, msg.thread, msg.peer, msg.stack);
   if (msg.code === ErrorCode.THREAD_CRASHED) return new ThreadCrashedError(msg.message, msg.reasons ?? [], msg.thread);
   return new ThreadError(msg.name, msg.message, msg.stack);
+}
+
+function checkSandbox(v: unknown): VirtualComputerOptions['sandbox'] {
+  if (v === undefined || v === 'strict' || v === 'process' || v === 'off') return v;
+  throw new TypeError(`options.sandbox must be 'strict', 'process' or 'off', got ${JSON.stringify(v)}`);
 }
 
 function checkOptions(o: VirtualComputerOptions): CheckedOptions {
@@ -415,7 +426,7 @@ function checkOptions(o: VirtualComputerOptions): CheckedOptions {
   const lockLeaseMs = o.lockLeaseMs === undefined ? undefined : int('lockLeaseMs', o.lockLeaseMs, 10);
   const maxErrors = o.maxErrors === undefined ? undefined : int('maxErrors', o.maxErrors, 1);
   const identity = o.identity === undefined ? defaultIdentity() : identityFromPrivateKey(o.identity);
-  return { identity, workers, minWorkers, enrolTimeoutMs, controller: o.controller, swarmKey, slotsPerWorker, logLevel: o.logLevel, checkpoint, mailboxSize, lockLeaseMs, maxErrors };
+  return { identity, workers, minWorkers, enrolTimeoutMs, controller: o.controller, swarmKey, slotsPerWorker, sandbox: checkSandbox(o.sandbox), logLevel: o.logLevel, checkpoint, mailboxSize, lockLeaseMs, maxErrors };
 }
 
 /** Throws a TypeError naming the path when `value` is not plain data that survives the trip to a worker. */

@@ -52,9 +52,9 @@ export interface UsagePolicy {
   maxThreadCpuSeconds?: number;
   /** Wall-clock seconds per thread placement (> 0). @default no limit */
   maxThreadWallSeconds?: number;
-  /** Memory of one executor process in total, MB (integer >= 64). @default no limit */
+  /** Memory of one executor process in total, MB (integer >= 64). @default 2048 */
   maxMemoryMb?: number;
-  /** Executor crashes one thread may cause here before it fails (integer >= 1). @default the daemon's */
+  /** Executor crashes one thread of this controller's own virtual computers may cause (anywhere) before it fails (integer >= 1). @default 3 */
   maxErrors?: number;
   /** How executors are isolated. @default the daemon's */
   sandbox?: 'strict' | 'process' | 'off';

@@ -13,7 +13,8 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../protocol/package-files.ts';
 import type { Connection } from '../protocol/connection.ts';
 import type { Logger } from '../protocol/log.ts';
 import type { MessageOf, ReplyInput } from '../protocol/messages.ts';
@@ -81,6 +82,9 @@ export class VirtualComputerLayer {
     const sandbox = opts.sandbox ?? planSandbox(undefined, false);
     this.sandbox = sandbox;
     this.assemblies = new AssemblyStore(peer.dataDir, { compiledSdk: sandbox.mode !== 'off' });
+    if (sandbox.mode !== 'off' && resolve(peer.dataDir).startsWith(packageRoot())) {
+      this.#log.warn(`the data dir ${peer.dataDir} is inside the ppp2p package (${packageRoot()}), which sandboxed threads may read: its identity key and admin token are exposed to them; use a data dir elsewhere`);
+    }
     this.links = new PeerLinks(peer, peer.log.child('links'));
     this.messages = new MessageManager({
       links: this.links,

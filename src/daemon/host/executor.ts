@@ -165,7 +165,15 @@ export class Executors {
           this.#waiting--;
           if (pending.cancelled || this.#closed) return freed();
           pending.freed = freed;
-          this.#start(this.#takeSlot(job.module, job.owner ?? NO_OWNER), pending);
+          let slot: Slot;
+          try {
+            slot = this.#takeSlot(job.module, job.owner ?? NO_OWNER);
+          } catch (err) {
+            // No executor could be started (compiled code missing, data dir unwritable): this thread fails, the slot stays free.
+            pending.reject(err instanceof Error ? err : new Error(String(err)));
+            return freed();
+          }
+          this.#start(slot, pending);
         }),
       // Resumed placements first: their virtual computer's recovery waits on them.
       { priority: job.snapshot !== undefined ? 1 : 0 },

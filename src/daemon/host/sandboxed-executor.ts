@@ -43,7 +43,14 @@ export class ExecutorProcess {
     mkdirSync(assemblyDir, { recursive: true });
     if (!existsSync(entry)) throw new ExecutorCrashError(`the compiled executor ${entry} is missing: run \`npm run build\` in ${packageRoot()}`);
     const cmd = executorCommand(plan, limits, entry, assemblyDir);
-    this.#child = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+    this.#child = spawn(cmd.command, cmd.args, {
+      env: cmd.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+      // A process group of its own: Ctrl-C at the daemon's terminal must reach the daemon (which migrates the threads
+      // first), not kill the executors under them. A closed IPC pipe still ends the process when the daemon dies.
+      detached: true,
+    });
     this.#pipe(this.#child.stdout!, process.stdout);
     this.#pipe(this.#child.stderr!, process.stderr);
     let booted!: () => void;
