@@ -14,6 +14,15 @@ import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ThreadContext, detachThread } from 'ppp2p/runtime';
 import { sumTo } from './fixtures/count.ts';
+import { planSandbox } from '../../src/daemon/host/sandbox.ts';
+
+function strictRuns(): boolean {
+  try {
+    return planSandbox('strict', false).mode === 'strict';
+  } catch {
+    return false;
+  }
+}
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -118,8 +127,10 @@ const APP_TS = `import { VirtualComputer } from 'ppp2p';
 import { sumTo } from './built/count.js';
 
 const sizes = JSON.parse(process.argv[2] ?? '[]') as number[];
+// The embedded swarm's sandbox: off (the default) or a donor's (process, strict), from the installed package's dist.
+const sandbox = process.argv[3] as 'off' | 'process' | 'strict' | undefined;
 // A snapshot at (nearly) every checkpoint, copied to the other peer: the compiled runtime's whole checkpoint path runs.
-const vc = await VirtualComputer.create({ workers: 2, checkpoint: { intervalMs: 1 } });
+const vc = await VirtualComputer.create({ workers: 2, checkpoint: { intervalMs: 1 }, ...(sandbox !== undefined ? { sandbox } : {}) });
 try {
   const threads = sizes.map((n) => vc.spawn(sumTo, n));
   const progress = threads.map(() => 0);
@@ -280,6 +291,17 @@ describe('the npm package, installed into an application outside the repository'
     expect(JSON.parse(r.stdout)).toBe(await expectedAsThread(0, n));
     expect(r.stderr).toMatch(/4 migrations/);
   }, 150_000);
+
+  // Sandboxed executors of an installed package: the package root and its hoisted dependencies are all they may read.
+  test('`node app.js` runs the same threads in sandboxed executors of the installed package (process, and strict where bubblewrap runs)', async () => {
+    const expected: number[] = [];
+    for (const [k, n] of SIZES.entries()) expected.push(await expectedAsThread(k, n));
+    for (const mode of strictRuns() ? ['process', 'strict'] : ['process']) {
+      const r = await run(process.execPath, ['app.js', JSON.stringify(SIZES), mode], app, 180_000);
+      expectOk(r, `node app.js (sandbox ${mode})`);
+      expect((JSON.parse(r.stdout) as { results: number[] }).results, mode).toEqual(expected);
+    }
+  });
 
   test('`node app.js` runs threads on an embedded swarm of two workers, with the results of the native function, and leaves no peer behind', async () => {
     const r = await run(process.execPath, ['app.js', JSON.stringify(SIZES)], app, 180_000);

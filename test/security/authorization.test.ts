@@ -74,6 +74,26 @@ describe('a malicious peer with the swarm key', () => {
     expect(seen.progress).toEqual(expected.progress);
   });
 
+  it('cannot make the owner retry or fail a thread by reporting executor crashes or a resource limit for it', async () => {
+    const expected = await referenceRun(0, [JOB[0], JOB[1]]);
+    vc = await swarm.create({ workers: 2 });
+    const t = vc.spawn(job.crunch, ...JOB);
+    const seen = observe(t);
+    const { host, epoch } = await running(vc, 0);
+    const base = { t: 'exec-error', vc: vc.id, thread: 0, epoch, stack: '', others: 0, token: guessedToken() } as const;
+    for (const claim of [undefined, host]) {
+      const mallory = await rawPeer(swarm.controller.url, swarm.key, { claim });
+      // More crashes than maxErrors (3): accepted, they would fail the thread with ThreadCrashedError.
+      for (let i = 0; i < 5; i++) mallory.send({ ...base, name: 'ExecutorCrashError', code: 'ERR_EXECUTOR_CRASHED', message: 'the executor process was killed by SIGKILL' });
+      mallory.send({ ...base, name: 'ResourceLimitError', code: 'ERR_RESOURCE_LIMIT', limit: 'cpu', message: 'forged limit' });
+      await sleep(200);
+      mallory.close();
+    }
+    expect(await t.result).toEqual(expected.result);
+    expect(seen.progress).toEqual(expected.progress);
+    expect(seen.migrations).toEqual([]);
+  });
+
   it("cannot cancel another owner's thread on its worker: the thread keeps running", async () => {
     const expected = await referenceRun(0, [JOB[0], JOB[1]]);
     vc = await swarm.create({ workers: 2 });
