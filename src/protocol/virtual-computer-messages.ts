@@ -49,7 +49,7 @@ const code = f.bytes({ max: 32 * 1024 * 1024 });
 /** An error thrown by thread code, its stack mapped to the user's sources. */
 const thrown = { name: f.string({ max: 256 }), message: f.string({ max: 65_536 }), stack: f.string({ max: 65_536 }) };
 /** Which limit of its host stopped a thread (runtime/errors.ts ResourceLimit). */
-const resourceLimit = f.optional(f.literal('heap', 'memory', 'cpu', 'wall', 'output'));
+const resourceLimit = f.optional(f.literal('heap', 'memory', 'cpu', 'wall'));
 /** A message or global variable's value, encoded with the snapshot codec (src/runtime/snapshot-codec.ts). */
 const msgValue = f.bytes({ max: MAX_MSG_VALUE_BYTES });
 /** A global variable's name. */

@@ -117,7 +117,7 @@ export class ThreadError extends Error {
 }
 
 /** The limits a peer sets on the threads it runs for others (`ppp2p peer --max-thread-cpu` and its kin). */
-export type ResourceLimit = 'heap' | 'memory' | 'cpu' | 'wall' | 'output';
+export type ResourceLimit = 'heap' | 'memory' | 'cpu' | 'wall';
 
 /**
  * A thread was stopped by a limit of the peer that ran it: its heap, its executor's memory, its CPU seconds, its

@@ -126,8 +126,7 @@ export class AssemblyStore {
     const dir = this.ownerDir(owner);
     const path = join(dir, `${hash}.mjs`);
     // Installed only from bytes that hash to their name (held, or fetched now): a file left by an earlier run is not
-    // trusted, whatever it says. The mark goes last: a first line would shift every line of the inline source map.
-    const mark = `\n// ppp2p assembly ${hash} bound to ${this.#sdk['ppp2p/runtime']}\n`;
+    // trusted, whatever it says.
     let code = this.#code.get(hash);
     if (code === undefined) {
       code = await fetch();
@@ -136,7 +135,7 @@ export class AssemblyStore {
       this.#code.set(hash, code);
     }
     await mkdir(dir, { recursive: true });
-    const text = Buffer.from(bindSdkImports(Buffer.from(code).toString('utf8'), this.#sdk) + mark);
+    const text = Buffer.from(bindSdkImports(Buffer.from(code).toString('utf8'), this.#sdk));
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(tmp, text);
     await rename(tmp, path);

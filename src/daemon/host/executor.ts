@@ -206,13 +206,6 @@ export class Executors {
     );
   }
 
-  /** The executor processes' ids (sandboxed), for tests and `ppp2p status`. */
-  get processIds(): number[] {
-    const out: number[] = [];
-    for (const s of this.#slots) if (s.process?.alive === true && s.process.pid !== undefined) out.push(s.process.pid);
-    return out;
-  }
-
   #localWorker(): SlotWorker {
     return new SlotWorker({ maxOldGenerationSizeMb: this.memoryLimitMb });
   }
@@ -258,20 +251,20 @@ export class Executors {
    * already loaded it, else one whose process serves the owner, else a fresh one, else one recycled.
    */
   #takeSlot(module: string, owner: string): Slot {
-    let same: Slot | undefined;
-    let fresh: Slot | undefined;
-    let other: Slot | undefined;
-    for (const s of this.#slots) {
-      if (s.current !== undefined) continue;
-      const ours = this.sandbox === undefined || (s.process?.alive === true && s.process.owner === owner);
-      if (ours && s.worker?.alive === true && s.module === module) return s;
-      if (ours && this.sandbox !== undefined) same ??= s;
-      else if (s.module === undefined && (this.sandbox === undefined || s.process === undefined || !s.process.alive)) fresh ??= s;
-      else other ??= s;
-    }
-    const slot = (same ?? fresh ?? other)!;
-    if (slot.worker?.alive !== true || slot.module !== undefined || (this.sandbox !== undefined && slot.process?.owner !== owner)) this.#replaceWorker(slot, owner);
-    return slot;
+    // Whether the slot's process runs this owner's code (unsandboxed: every slot does), and whether it is untouched.
+    const serves = (s: Slot): boolean => this.sandbox === undefined || (s.process?.alive === true && s.process.owner === owner);
+    const untouched = (s: Slot): boolean => (this.sandbox === undefined ? s.module === undefined : s.process?.alive !== true);
+    // Best first: its worker has this module; its worker is ready and empty; a new worker in its process; a new
+    // process in an unused slot; another owner's process replaced.
+    const rank = (s: Slot): number => {
+      if (serves(s)) return s.worker?.alive !== true ? 2 : s.module === module ? 0 : s.module === undefined ? 1 : 2;
+      return untouched(s) ? 3 : 4;
+    };
+    let slot: Slot | undefined;
+    for (const s of this.#slots) if (s.current === undefined && (slot === undefined || rank(s) < rank(slot))) slot = s;
+    const reusable = slot!.worker?.alive === true && (slot!.module === undefined || slot!.module === module) && serves(slot!);
+    if (!reusable) this.#replaceWorker(slot!, owner);
+    return slot!;
   }
 
   #start(slot: Slot, p: Pending): void {

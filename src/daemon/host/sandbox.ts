@@ -25,10 +25,6 @@ import { dependencyRoots, packageRoot } from '../../protocol/package-files.ts';
 export type SandboxMode = 'strict' | 'process' | 'off';
 export const SANDBOX_MODES: readonly SandboxMode[] = ['strict', 'process', 'off'];
 
-export function isSandboxMode(v: unknown): v is SandboxMode {
-  return typeof v === 'string' && (SANDBOX_MODES as readonly string[]).includes(v);
-}
-
 /** What a peer's sandbox is made of: `ppp2p peer` prints it at start, `ppp2p status` shows it. */
 export interface SandboxPlan {
   mode: SandboxMode;

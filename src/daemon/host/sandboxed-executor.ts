@@ -83,10 +83,6 @@ export class ExecutorProcess {
     return this.#alive;
   }
 
-  get pid(): number | undefined {
-    return this.#child.pid;
-  }
-
   /** A fresh worker in this process for the next thread; the previous one must be gone. */
   openPort(): ThreadPort {
     if (!this.#alive) throw new ExecutorCrashError(this.#exit ?? 'the executor process is gone');
