@@ -13,8 +13,11 @@
  * 3. installs it as `<dataDir>/assemblies/<owner>/<hash>.mjs`, with the bare `ppp2p`, `ppp2p/thread` and
  *    `ppp2p/runtime` specifiers rewritten to absolute URLs of *this* peer's SDK files. The runtime must be one
  *    instance per worker thread: thread-worker.ts and the thread code import the same files.
- * 4. checks the installed file against the digest it was written with every time a thread loads it
- *    ({@link AssemblyStore.load}), and re-installs it from the bytes if it changed.
+ * 4. checks the installed file every time a thread is started from it ({@link AssemblyStore.load}): its inode, size,
+ *    mtime and ctime against those it was written with (a synchronous stat, no I/O round trip on the dispatch path),
+ *    and, if any differs, its SHA-256 against the digest it was written with; a changed file is re-installed from
+ *    the bytes. Any write to a file changes its ctime, which only root can set back (and root owns the daemon).
+ *    A thread of an already warm executor may not load the file at all: it checks all the same.
  *
  * One directory per owner: a sandboxed executor may read its owner's directory and nothing else of the data dir,
  * and writes nowhere, so one owner's threads can neither read nor replace another owner's code.
@@ -22,6 +25,7 @@
  * The SDK is kept external in the bundle for the same reason, and because a peer must run thread
  * code against its own (trusted, matching-version) runtime rather than one shipped by the owner.
  */
+import { statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -58,7 +62,7 @@ export class AssemblyStore {
   readonly dir: string;
   readonly #code = new Map<string, Uint8Array>();
   /** Installs by `<owner>/<hash>`: the path and the SHA-256 of the file as written. */
-  readonly #installed = new Map<string, Promise<{ path: string; digest: string }>>();
+  readonly #installed = new Map<string, Promise<Installed>>();
   readonly #stats: AssemblyStats = { held: 0, uploaded: 0, fetched: 0, served: 0 };
 
   readonly #sdk: Record<SdkSpecifier, string>;
@@ -110,9 +114,15 @@ export class AssemblyStore {
       this.#installed.set(key, installing);
       installing.catch(() => this.#installed.delete(key));
     }
-    const { path, digest } = await installing;
+    const installed = await installing;
+    const { path, digest } = installed;
+    const stat = statOf(path);
+    if (stat !== undefined && stat === installed.stat) return path;
     const now = await readFile(path).catch(() => undefined);
-    if (now !== undefined && sha256(now) === digest) return path;
+    if (now !== undefined && sha256(now) === digest) {
+      installed.stat = stat; // the same bytes, touched (copied back, utimes): their new stat stands for them now
+      return path;
+    }
     // Changed or gone since it was installed: nothing of it is trusted, the bytes are installed again.
     this.#installed.delete(key);
     const again = this.#install(hash, owner, fetch);
@@ -121,7 +131,7 @@ export class AssemblyStore {
     return (await again).path;
   }
 
-  async #install(hash: string, owner: string, fetch: () => Promise<Uint8Array>): Promise<{ path: string; digest: string }> {
+  async #install(hash: string, owner: string, fetch: () => Promise<Uint8Array>): Promise<Installed> {
     if (!isAssemblyHash(hash)) throw new AssemblyHashError(`'${hash}' is not an assembly hash.`);
     const dir = this.ownerDir(owner);
     const path = join(dir, `${hash}.mjs`);
@@ -139,7 +149,24 @@ export class AssemblyStore {
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(tmp, text);
     await rename(tmp, path);
-    return { path, digest: sha256(text) };
+    return { path, digest: sha256(text), stat: statOf(path) };
+  }
+}
+
+/** An installed assembly file: where, the SHA-256 of what was written, and its stat then (see {@link statOf}). */
+interface Installed {
+  path: string;
+  digest: string;
+  stat: string | undefined;
+}
+
+/** What of a file's stat changes with any write to it, as one string; undefined if it is gone. */
+function statOf(path: string): string | undefined {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
   }
 }
 
