@@ -93,6 +93,7 @@ export class VirtualComputerLayer {
       hostOf: (vc, thread, epoch, token, host) => this.#deployers.get(vc)?.messaging.fromHost(thread, epoch, token, host) ?? false,
     });
     this.worker = new Worker(peer, this.links, this.assemblies, { ...opts, sandbox }, peer.log.child('worker'), this.messages);
+    this.worker.shippedTo = (p, hash) => [...this.#deployers.values()].some((d) => d.shippedTo(p, hash));
     const storeBytes = opts.checkpointStoreBytes ?? 1024 ** 3;
     this.checkpoints = new CheckpointStore({
       maxBytes: storeBytes,

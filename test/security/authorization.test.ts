@@ -10,7 +10,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { FaultSwarm, buildCrunch, observe, referenceRun, type CrunchModule } from '../fault-tolerance/helpers.ts';
-import { adminTokenOf, askPeer } from '../support/ask-peer.ts';
+import { adminTokenOf, askPeer, peerDataDirs } from '../support/ask-peer.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { VirtualComputer } from '../../src/client/index.ts';
 import { CheckpointStore } from '../../src/daemon/host/checkpoint-store.ts';
 import { encodeValue } from '../../src/runtime/snapshot-codec.ts';
@@ -92,6 +94,21 @@ describe('a malicious peer with the swarm key', () => {
     expect(await t.result).toEqual(expected.result);
     expect(seen.progress).toEqual(expected.progress);
     expect(seen.migrations).toEqual([]);
+  });
+
+  it("cannot download another owner's code by its hash from the owner's controller", async () => {
+    vc = await swarm.create({ workers: 2 });
+    const t = vc.spawn(job.crunch, ...JOB);
+    const { host } = await running(vc, 0);
+    const installed = join(peerDataDirs.get(swarm.peer(host).url)!, 'assemblies', swarm.controller.peerId);
+    const hash = readdirSync(installed).find((f) => f.endsWith('.mjs'))!.replace(/\.mjs$/, '');
+    const mallory = await rawPeer(swarm.controller.url, swarm.key);
+    try {
+      await expect(mallory.request({ t: 'assembly-fetch', hash })).rejects.toMatchObject({ code: 'ERR_NO_ASSEMBLY' });
+    } finally {
+      mallory.close();
+    }
+    await t.result;
   });
 
   it("cannot cancel another owner's thread on its worker: the thread keeps running", async () => {

@@ -86,6 +86,8 @@ export class Worker {
   #closing = false;
   /** Why this peer accepts no work now (outside its hours, its machine in use), or undefined. */
   #paused: string | undefined;
+  /** Whether a deployer of this peer sent `peer` a thread of assembly `hash` (set by the virtual-computer layer). */
+  shippedTo: (peer: string, hash: string) => boolean = () => false;
   /** The donor's owner lists and per-owner quota: a refusal reason for `owner`, or undefined to accept. */
   admitOwner: (owner: string, runningForOwner: number) => string | undefined = () => undefined;
   readonly #messages: MessageManager | undefined;
@@ -127,7 +129,7 @@ export class Worker {
       'exec-cancel': { peer: (msg, from) => this.onExecCancel(msg, from) },
       'exec-holders': { peer: (msg, from) => this.onExecHolders(msg, from) },
       'exec-fence': { peer: (msg, from) => this.onExecFence(msg, from) },
-      'assembly-fetch': { peer: (msg) => this.onAssemblyFetch(msg) },
+      'assembly-fetch': { peer: (msg, from) => this.onAssemblyFetch(msg, from) },
       'exec-list': { peer: (msg, from) => this.onExecList(msg, from) },
     };
   }
@@ -223,8 +225,13 @@ export class Worker {
     return { t: 'exec-cancel-reply', found: true };
   }
 
-  onAssemblyFetch(msg: MessageOf<'assembly-fetch'>): ReplyInput {
-    const code = this.assemblies.serve(msg.hash);
+  /**
+   * The code of an assembly, for a peer this peer's deployers sent a thread of it to, and no one else: an owner's
+   * code is not every key holder's to download by hash. A refusal reads as "not held", so that it does not tell
+   * whether the assembly exists.
+   */
+  onAssemblyFetch(msg: MessageOf<'assembly-fetch'>, from: Sender): ReplyInput {
+    const code = this.shippedTo(from.remoteId, msg.hash) ? this.assemblies.serve(msg.hash) : undefined;
     if (code === undefined) throw new NoAssemblyError(`peer ${this.#peer.id} does not hold assembly ${msg.hash}`);
     return { t: 'assembly-fetch-reply', code };
   }

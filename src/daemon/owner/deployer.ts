@@ -91,6 +91,8 @@ export class Deployer {
   #checkingLeases = false;
   #closed = false;
   readonly #maxErrors: number;
+  /** `<worker> <assembly>` of every exec sent: the workers that may fetch each assembly's code from this controller. */
+  readonly #shipped = new Set<string>();
   /** Each thread's executor crashes so far (worker and reason), cleared when it finishes. */
   readonly #crashes = new Map<number, string[]>();
 
@@ -317,6 +319,11 @@ export class Deployer {
     this.#delegator.place();
   }
 
+  /** Whether this virtual computer sent `peer` a thread of assembly `hash` (who may fetch its code). */
+  shippedTo(peer: string, hash: string): boolean {
+    return this.#shipped.has(`${peer} ${hash}`);
+  }
+
   /** An executor's checkpoint was acknowledged by its holders: from now on the thread resumes from it. */
   onCheckpoint(msg: MessageOf<'exec-checkpoint'>, from: Sender): void {
     // A report can trail its thread's result (the transfer ran beside it): no reason to fence anything.
@@ -384,6 +391,7 @@ export class Deployer {
     this.#recovery.directory.noteHolders(t.thread, t.holders);
     t.token = newPlacementToken();
     this.#recovery.grant(t, w.id, resume?.holders ?? []);
+    this.#shipped.add(`${w.id} ${t.assembly}`);
     this.#links.send(w.id, {
       t: 'exec',
       vc: this.vc,
